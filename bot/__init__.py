@@ -1,0 +1,1 @@
+"""The Telegram service around the knowledge engine: settings, dialogue, state, rendering."""

@@ -1,0 +1,101 @@
+"""A real Redis server for the tests: the one at $REDIS_URL, or a private one we start.
+
+If nothing answers at REDIS_URL (default redis://127.0.0.1:6379/0), a private `redis-server`
+is started on a free port with no persistence and stopped afterwards. When the binary is
+missing and we are root on Debian, Debian's `redis-server` package is installed first.
+Tests never flush a database: they write under a unique key prefix and delete only that.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+
+
+def _answers(url: str) -> bool:
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError):
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _redis_binary() -> str:
+    found = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
+    )
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=True, env=env)
+        found = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if os.path.exists(found):
+            return found
+    raise RuntimeError(
+        "No Redis answers at REDIS_URL and `redis-server` is not installed. "
+        "Install it (Debian: apt-get install redis-server) or set REDIS_URL to a running server."
+    )
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """Yield the URL of a Redis server that answers, starting a private one if needed."""
+    url = os.environ.get("REDIS_URL") or DEFAULT_URL
+    if _answers(url):
+        yield url
+        return
+    binary = _redis_binary()
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="yb-redis-") as workdir:
+        proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        private = f"redis://127.0.0.1:{port}/0"
+        try:
+            deadline = time.monotonic() + 10
+            while not _answers(private):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"private redis-server on port {port} did not start")
+                time.sleep(0.05)
+            yield private
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
