@@ -1,0 +1,256 @@
+"""Load the entry files into typed records, checking everything a reviewer would.
+
+`load_knowledge()` never raises on bad data: it returns the entries it could build and a
+list of `Problem`s (file, line, message). The bot refuses to (re)load a knowledge base
+that has problems; `python -m knowledge validate` prints them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from knowledge.gazetteer import Gazetteer, load_gazetteer
+from knowledge.paths import data_dir
+from knowledge.schema import MIN_ALTERNATES, NATIONWIDE, SCHEMES, TOPICS, Entry, KnowledgeBase
+from knowledge.vocab import load_vocabulary
+from knowledge.yamlio import LINE_KEY, YamlError, load_yaml
+
+ID_PATTERN = re.compile(r"^[a-z]+\.[a-z0-9]+(?:-[a-z0-9]+)*$")
+REQUIRED = ("id", "question", "alternates", "answer", "region", "schemes", "tags", "source", "date")
+OPTIONAL = ("city", "related", "group", "conflicts")
+ENTRY_DIR = "entries"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class KnowledgeError(Exception):
+    """Raised by `load_or_raise` when the data has problems."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(slots=True)
+class _Ctx:
+    file: str
+    problems: list[Problem]
+
+    def error(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.file, line, message))
+
+
+def load_sources(base: Path, problems: list[Problem]) -> dict[str, dt.date]:
+    path = base / "sources.yaml"
+    ctx = _Ctx(str(path), problems)
+    try:
+        doc = load_yaml(path)
+    except (OSError, YamlError) as exc:
+        ctx.error(getattr(exc, "line", 1), str(exc))
+        return {}
+    sources: dict[str, dt.date] = {}
+    for item in (doc or {}).get("sources") or []:
+        date = item.get("date")
+        if not isinstance(date, dt.date):
+            ctx.error(item.get(LINE_KEY, 1), f"source {item.get('file')!r}: date must be YYYY-MM-DD")
+            continue
+        sources[str(item.get("file"))] = date
+    return sources
+
+
+def load_knowledge(
+    directory: Path | str | None = None, gazetteer: Gazetteer | None = None
+) -> tuple[KnowledgeBase, list[Problem]]:
+    """Read every `entries/*.yaml` file; return the knowledge base and all problems found."""
+    base = data_dir(directory)
+    problems: list[Problem] = []
+    gaz = gazetteer or load_gazetteer(base)
+    sources = load_sources(base, problems)
+    _vocab, vocab_problems = load_vocabulary(base)
+    problems.extend(Problem(*p) for p in vocab_problems)
+    kb = KnowledgeBase()
+    first_seen: dict[str, str] = {}
+    pending_refs: list[tuple[_Ctx, int, str, str, str]] = []
+    files = sorted((base / ENTRY_DIR).glob("*.yaml"))
+    if not files:
+        problems.append(Problem(str(base / ENTRY_DIR), 1, "no entry files (*.yaml) found"))
+    for path in files:
+        ctx = _Ctx(str(path), problems)
+        for entry, refs in _load_file(path, ctx, gaz, sources):
+            where = f"{ctx.file}:{entry.line}"
+            if entry.id in first_seen:
+                ctx.error(entry.line, f"duplicate id {entry.id!r} (first at {first_seen[entry.id]})")
+                continue
+            first_seen[entry.id] = where
+            kb.add(entry)
+            pending_refs.extend((ctx, entry.line, entry.id, kind, ref) for kind, ref in refs)
+    for ctx, line, owner, kind, ref in pending_refs:
+        if ref not in kb.by_id:
+            ctx.error(line, f"{owner}: {kind} id {ref!r} does not exist")
+        elif ref == owner:
+            ctx.error(line, f"{owner}: {kind} refers to the entry itself")
+    return kb, problems
+
+
+def load_or_raise(directory: Path | str | None = None, gazetteer: Gazetteer | None = None) -> KnowledgeBase:
+    kb, problems = load_knowledge(directory, gazetteer)
+    if problems:
+        raise KnowledgeError(problems)
+    return kb
+
+
+def _load_file(
+    path: Path, ctx: _Ctx, gaz: Gazetteer, sources: dict[str, dt.date]
+) -> list[tuple[Entry, list[tuple[str, str]]]]:
+    try:
+        doc = load_yaml(path)
+    except YamlError as exc:
+        ctx.error(exc.line, exc.message)
+        return []
+    if not isinstance(doc, dict):
+        ctx.error(1, "file must be a mapping with `topic` and `entries`")
+        return []
+    stem = path.stem
+    topic = doc.get("topic")
+    if stem not in TOPICS:
+        ctx.error(1, f"unknown topic file {stem!r}; known: {', '.join(TOPICS)}")
+    elif topic != TOPICS[stem]:
+        ctx.error(doc.get(LINE_KEY, 1), f"topic must be {TOPICS[stem]!r} in {path.name}, got {topic!r}")
+    items = doc.get("entries")
+    if not isinstance(items, list) or not items:
+        ctx.error(doc.get(LINE_KEY, 1), "`entries` must be a non-empty list")
+        return []
+    built = []
+    for item in items:
+        if not isinstance(item, dict):
+            ctx.error(doc.get(LINE_KEY, 1), "each entry must be a mapping")
+            continue
+        result = _build_entry(item, stem, ctx, gaz, sources)
+        if result is not None:
+            built.append(result)
+    return built
+
+
+def _text(item: dict[str, Any], key: str, ctx: _Ctx, line: int, label: str) -> str | None:
+    value = item.get(key)
+    if not isinstance(value, str) or not value.strip():
+        ctx.error(line, f"{label}: `{key}` must be non-empty text")
+        return None
+    return value.strip()
+
+
+def _str_list(item: dict[str, Any], key: str, ctx: _Ctx, line: int, label: str) -> tuple[str, ...] | None:
+    value = item.get(key, [])
+    if value is None:
+        value = []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        ctx.error(line, f"{label}: `{key}` must be a list of non-empty texts")
+        return None
+    return tuple(v.strip() for v in value)
+
+
+def _build_entry(
+    item: dict[str, Any], stem: str, ctx: _Ctx, gaz: Gazetteer, sources: dict[str, dt.date]
+) -> tuple[Entry, list[tuple[str, str]]] | None:
+    line = int(item.get(LINE_KEY, 1))
+    raw_id = item.get("id")
+    label = str(raw_id) if raw_id else "entry"
+    before = len(ctx.problems)
+    for key in REQUIRED:
+        if key not in item:
+            ctx.error(line, f"{label}: missing field `{key}`")
+    unknown = sorted(set(item) - set(REQUIRED) - set(OPTIONAL) - {LINE_KEY})
+    if unknown:
+        ctx.error(line, f"{label}: unknown field(s) {', '.join(unknown)}")
+    if len(ctx.problems) > before:
+        return None
+
+    entry_id = str(raw_id)
+    if not ID_PATTERN.match(entry_id):
+        ctx.error(line, f"{label}: id must look like `{stem}.some-words` (lowercase ascii)")
+    elif stem in TOPICS and not entry_id.startswith(stem + "."):
+        ctx.error(line, f"{label}: id must start with `{stem}.` in {stem}.yaml")
+
+    question = _text(item, "question", ctx, line, label)
+    answer = _text(item, "answer", ctx, line, label)
+    alternates = _str_list(item, "alternates", ctx, line, label)
+    if alternates is not None and len(alternates) < MIN_ALTERNATES:
+        ctx.error(line, f"{label}: needs at least {MIN_ALTERNATES} alternates, has {len(alternates)}")
+    tags = _str_list(item, "tags", ctx, line, label)
+    related = _str_list(item, "related", ctx, line, label)
+    conflicts = _str_list(item, "conflicts", ctx, line, label)
+
+    region = item.get("region")
+    if not isinstance(region, str) or not (region == NATIONWIDE or gaz.is_province(region)):
+        ctx.error(
+            line, f"{label}: unknown region {region!r} (use 全国 or a province short name such as 山西)"
+        )
+        region = None
+    city = item.get("city")
+    if city is not None:
+        if not isinstance(city, str) or not city.strip():
+            ctx.error(line, f"{label}: `city` must be text")
+            city = None
+        elif region and region != NATIONWIDE and not gaz.city_in_province(city, region):
+            ctx.error(line, f"{label}: unknown city {city!r} in region {region!r}")
+
+    schemes = _str_list(item, "schemes", ctx, line, label)
+    if schemes is not None:
+        if not schemes:
+            ctx.error(line, f"{label}: `schemes` must name at least one scheme")
+        for scheme in schemes:
+            if scheme not in SCHEMES:
+                ctx.error(line, f"{label}: unknown scheme {scheme!r}; known: {', '.join(SCHEMES)}")
+
+    source = item.get("source")
+    date = item.get("date")
+    if not isinstance(source, str) or not source.strip():
+        ctx.error(line, f"{label}: missing source")
+    elif source not in sources:
+        ctx.error(line, f"{label}: unknown source {source!r} (not in sources.yaml)")
+    if not isinstance(date, dt.date):
+        ctx.error(line, f"{label}: `date` must be a date written YYYY-MM-DD")
+    elif isinstance(source, str) and source in sources and sources[source] != date:
+        ctx.error(line, f"{label}: date {date} differs from the source's date {sources[source]}")
+
+    group = item.get("group")
+    if group is not None and (not isinstance(group, str) or not group.strip()):
+        ctx.error(line, f"{label}: `group` must be text")
+
+    if len(ctx.problems) > before:
+        return None
+    assert question and answer and alternates is not None and tags is not None
+    assert schemes is not None and related is not None and conflicts is not None
+    assert isinstance(region, str) and isinstance(source, str) and isinstance(date, dt.date)
+    entry = Entry(
+        id=entry_id,
+        topic=TOPICS.get(stem, stem),
+        question=question,
+        alternates=alternates,
+        answer=answer,
+        region=region,
+        city=city.strip() if isinstance(city, str) else None,
+        schemes=schemes,
+        tags=tags,
+        source=source,
+        date=date,
+        related=related,
+        group=group.strip() if isinstance(group, str) else None,
+        conflicts=conflicts,
+        file=ctx.file,
+        line=line,
+    )
+    refs = [("related", r) for r in related] + [("conflicts", c) for c in conflicts]
+    return entry, refs

@@ -1,0 +1,87 @@
+"""Typed records for the knowledge base and the closed vocabularies they use."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+NATIONWIDE = "全国"
+
+# Schemes an entry can apply to. 全部 means "whatever scheme the user has".
+SCHEMES: tuple[str, ...] = (
+    "职工医保",
+    "城乡居民医保",
+    "生育保险",
+    "大病保险",
+    "灵活就业",
+    "长期护理保险",
+    "补充医疗保险",
+    "全部",
+)
+ALL_SCHEMES = "全部"
+
+# Topic names, one data file each (the file stem is the id prefix of its entries).
+TOPICS: dict[str, str] = {
+    "shengyu": "生育",
+    "yidi": "异地就医",
+    "zhanghu": "个人账户与家庭共济",
+    "ka": "医保卡/社保卡",
+    "jiaofei": "缴费与参保",
+    "daiyu": "待遇与报销",
+    "manbing": "慢特病",
+    "dingdian": "定点机构",
+    "shengyibao": "省医保与市医保",
+}
+
+MIN_ALTERNATES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One curated question with its answer and where it applies."""
+
+    id: str
+    topic: str
+    question: str
+    alternates: tuple[str, ...]
+    answer: str
+    region: str  # 全国 or a province short name
+    city: str | None
+    schemes: tuple[str, ...]
+    tags: tuple[str, ...]
+    source: str
+    date: dt.date
+    related: tuple[str, ...] = ()
+    group: str | None = None
+    conflicts: tuple[str, ...] = ()
+    file: str = ""
+    line: int = 0
+
+    @property
+    def is_nationwide(self) -> bool:
+        return self.region == NATIONWIDE
+
+    @property
+    def where(self) -> str:
+        """Human-readable place the rule applies to, e.g. 河南郑州 or 全国."""
+        if self.city and self.city != self.region:
+            return f"{self.region}{self.city}"
+        return self.region
+
+
+@dataclass(slots=True)
+class KnowledgeBase:
+    """All entries, indexed by id, in file order."""
+
+    entries: list[Entry] = field(default_factory=list)
+    by_id: dict[str, Entry] = field(default_factory=dict)
+
+    def add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        self.by_id[entry.id] = entry
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def related(self, entry: Entry) -> list[Entry]:
+        return [self.by_id[r] for r in entry.related if r in self.by_id]
