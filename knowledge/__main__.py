@@ -1,0 +1,102 @@
+"""`python -m knowledge validate | stats | ask "问题"` — tools for the knowledge base."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from knowledge.loader import load_knowledge
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    kb, problems = load_knowledge(args.dir)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print(f"ok: {len(kb)} entries")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    kb, problems = load_knowledge(args.dir)
+    if problems:
+        print(f"warning: {len(problems)} problem(s); run `python -m knowledge validate`", file=sys.stderr)
+    print(f"entries: {len(kb)}")
+    alternates = sum(len(e.alternates) for e in kb.entries)
+    print(f"alternate phrasings: {alternates}")
+    for title, counter in (
+        ("topic", Counter(e.topic for e in kb.entries)),
+        ("region", Counter(e.where for e in kb.entries)),
+        ("scheme", Counter(s for e in kb.entries for s in e.schemes)),
+        ("source", Counter(f"{e.source} ({e.date})" for e in kb.entries)),
+    ):
+        print(f"\nby {title}:")
+        for key, count in counter.most_common():
+            print(f"  {count:4d}  {key}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from knowledge.engine import load_engine
+    from knowledge.present import decision_text
+
+    engine = load_engine(args.dir)
+    scheme = {"职工": "职工医保", "居民": "城乡居民医保"}.get(args.scheme or "", args.scheme)
+    place = engine.gazetteer.province(args.region) if args.region else None
+    region = place.short if place is not None else None
+    decision = engine.decide(args.question, region=region, scheme=scheme)
+    print(
+        f"decision: {decision.kind}"
+        + (f" ({decision.slot}: {' / '.join(decision.options)})" if decision.slot else "")
+    )
+    print(f"slots: region={decision.region} scheme={decision.scheme}")
+    print("candidates:")
+    for cand in decision.candidates[:5]:
+        parts = " ".join(f"{k}={v:.2f}" for k, v in cand.parts.items())
+        print(f"  {cand.score:6.3f}  {cand.entry.id:40s} {parts}")
+    print()
+    print(decision_text(decision))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from knowledge.engine import load_engine
+    from knowledge.evaluate import DEFAULT_FILE, describe_miss, format_reports, run_eval
+
+    engine = load_engine(args.dir)
+    path = Path(args.file) if args.file else DEFAULT_FILE
+    ours, baselines = run_eval(engine, path)
+    print(f"cases: {path}")
+    print(format_reports([ours, *baselines]))
+    for name, report in [("engine", ours)]:
+        if args.misses and report.misses:
+            print(f"\n{name} misses ({len(report.misses)}):")
+            for case, out in report.misses:
+                print(describe_miss(case, out))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m knowledge")
+    parser.add_argument("--dir", help="knowledge directory (default: $KNOWLEDGE_DIR or the shipped data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("validate", help="check every data file; exit 1 with file:line messages on errors")
+    sub.add_parser("stats", help="counts by topic, region, scheme and source")
+    ask = sub.add_parser("ask", help="answer one question, showing the decision and score parts")
+    ask.add_argument("question")
+    ask.add_argument("--region", help="the user's saved region (province or city)")
+    ask.add_argument("--scheme", help="the user's saved scheme: 职工 | 居民")
+    ev = sub.add_parser("eval", help="accuracy on labelled questions, with two baselines")
+    ev.add_argument("file", nargs="?", help="case file (default: knowledge/eval/dev.yaml)")
+    ev.add_argument("--misses", action="store_true", help="list the engine's misses")
+    args = parser.parse_args(argv)
+    handlers = {"validate": cmd_validate, "stats": cmd_stats, "ask": cmd_ask, "eval": cmd_eval}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

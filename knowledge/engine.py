@@ -1,0 +1,415 @@
+"""The question-understanding core: text + what we know of the user → one Decision.
+
+Pipeline (see knowledge/README.md for the reasoning and how to tune it):
+normalise → slots (region, scheme; places cut from the topic text) → tokens (jieba words with
+synonyms, character bigrams) → BM25 candidates over question + alternates → re-rank with
+coverage, rapidfuzz and region/scheme agreement → decision: answer | clarify | not_found,
+or smalltalk for greetings and thanks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from knowledge.bm25 import BM25
+from knowledge.gazetteer import Gazetteer, load_gazetteer
+from knowledge.loader import load_or_raise
+from knowledge.normalise import normalise
+from knowledge.paths import data_dir
+from knowledge.schema import ALL_SCHEMES, NATIONWIDE, Entry, KnowledgeBase
+from knowledge.slots import EMPLOYEE, RESIDENT, Slots, extract_slots
+from knowledge.tokenize import Tokenizer, Tokens, load_tokenizer
+from knowledge.yamlio import load_yaml
+
+OTHER_REGION = "其他地区"
+CROSS_REGION_WORD = "异地"
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """Score weights and decision thresholds; tuned on knowledge/eval/dev.yaml (see README)."""
+
+    query_coverage: float = 0.40  # share of the question's (idf-weighted) words found in a phrasing
+    doc_coverage: float = 0.20  # share of the phrasing's words found in the question
+    bigram_coverage: float = 0.20  # the same over character bigrams (typos, other word splits)
+    fuzzy: float = 0.20  # rapidfuzz similarity of the word strings
+    answer: float = 0.05  # words found in the answer text (low: answers are long)
+    region_match: float = 0.12
+    region_mismatch: float = 0.25
+    profile_region_match: float = 0.05
+    profile_region_mismatch: float = 0.08
+    scheme_match: float = 0.04
+    scheme_mismatch: float = 0.06
+    answer_threshold: float = 0.42
+    margin: float = 0.02
+    near_threshold: float = 0.25
+    candidate_docs: int = 80
+    candidate_entries: int = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the previous question was about, for follow-ups such as 北京呢 / 那居民医保呢."""
+
+    query: str
+    region: str | None = None
+    scheme: str | None = None
+    entry_id: str | None = None
+
+
+@dataclass(slots=True)
+class Candidate:
+    entry: Entry
+    score: float
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Decision:
+    kind: str  # answer | clarify | not_found | smalltalk
+    entry: Entry | None = None
+    score: float = 0.0
+    related: list[Entry] = field(default_factory=list)
+    slot: str | None = None  # for clarify: "region" or "scheme"
+    options: list[str] = field(default_factory=list)
+    waiting: list[Entry] = field(default_factory=list)  # candidates waiting on the choice
+    near: list[Entry] = field(default_factory=list)  # "您是不是想问" for not_found
+    candidates: list[Candidate] = field(default_factory=list)
+    smalltalk: str | None = None  # greeting | thanks | bye
+    region: str | None = None  # region used for the decision (from text or profile)
+    scheme: str | None = None
+    region_note: str | None = None  # set when the answer is for another region than the user's
+    context: Context | None = None  # what to remember for the next turn
+    followup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrasing:
+    entry_index: int
+    tokens: Tokens
+    joined: str
+
+
+_FOLLOWUP_LEAD = re.compile(r"^(那|那么|那要是|要是|如果是|如果|换成|改成|假如|还有)")
+_FOLLOWUP_TAIL = re.compile(r"(呢|的呢|咋样|怎么样|怎样|如何|那边|的话)$")
+
+
+class Engine:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        gazetteer: Gazetteer,
+        tokenizer: Tokenizer,
+        smalltalk: dict[str, frozenset[str]] | None = None,
+        weights: Weights | None = None,
+    ) -> None:
+        self.kb = kb
+        self.gazetteer = gazetteer
+        self.tokenizer = tokenizer
+        self.weights = weights or Weights()
+        self._smalltalk = smalltalk or {}
+        self._entries = list(kb.entries)
+        self._phrasings: list[_Phrasing] = []
+        for index, entry in enumerate(self._entries):
+            for text in (entry.question, *entry.alternates):
+                tokens = self._topic_tokens(extract_slots(normalise(text), gazetteer))
+                self._phrasings.append(_Phrasing(index, tokens, "".join(tokens.words)))
+        self._doc_entry = np.asarray([p.entry_index for p in self._phrasings], dtype=np.int32)
+        self._words = BM25(p.tokens.words for p in self._phrasings)
+        self._bigrams = BM25(p.tokens.bigrams for p in self._phrasings)
+        self._answers = BM25(self.tokenizer.tokens(normalise(e.answer)).words for e in self._entries)
+        self._answer_words = [set(self.tokenizer.tokens(normalise(e.answer)).words) for e in self._entries]
+        self._by_entry: dict[int, list[_Phrasing]] = defaultdict(list)
+        for phrasing in self._phrasings:
+            self._by_entry[phrasing.entry_index].append(phrasing)
+        self._groups: dict[str, list[Entry]] = defaultdict(list)
+        for entry in self._entries:
+            if entry.group:
+                self._groups[entry.group].append(entry)
+
+    # -- building blocks ------------------------------------------------------------------
+    def _topic_tokens(self, slots: Slots) -> Tokens:
+        text = slots.topic_text
+        if len(slots.regions) >= 2:
+            text = f"{text} {CROSS_REGION_WORD}"  # "山西医保在北京用" is about care elsewhere
+        return self.tokenizer.tokens(text)
+
+    def smalltalk_kind(self, text: str) -> str | None:
+        """greeting / thanks / bye when the message is nothing but such phrases."""
+        rest = text
+        kinds: list[str] = []
+        for kind, phrases in self._smalltalk.items():
+            for phrase in sorted(phrases, key=len, reverse=True):
+                if phrase and phrase in rest:
+                    rest = rest.replace(phrase, " ")
+                    kinds.append(kind)
+        leftover = "".join(ch for ch in rest if not ch.isspace() and ch not in "啊呀吧呢哦嘛啦了的哈嗯")
+        if kinds and len(leftover) <= 1:
+            return kinds[0]
+        return None
+
+    def _is_followup(self, text: str, slots: Slots) -> bool:
+        if len(text) > 16:
+            return False
+        if _FOLLOWUP_LEAD.search(text) or _FOLLOWUP_TAIL.search(text):
+            return True
+        # only a place or only a scheme ("北京", "居民医保")
+        return not slots.topic_text or (slots.scheme is not None and len(text) <= 6)
+
+    # -- scoring --------------------------------------------------------------------------
+    def score(
+        self, tokens: Tokens, slots_region: tuple[str, ...], profile_region: str | None, scheme: str | None
+    ) -> list[Candidate]:
+        w = self.weights
+        words, grams = tokens.words, tokens.bigrams
+        if not words and not grams:
+            return []
+        ub_w = self._words.upper_bound(words) or 1.0
+        ub_b = self._bigrams.upper_bound(grams) or 1.0
+        doc_scores = self._words.scores(words) / ub_w + self._bigrams.scores(grams) / ub_b
+        k = min(w.candidate_docs, len(doc_scores))
+        top = np.argpartition(-doc_scores, k - 1)[:k] if k < len(doc_scores) else np.arange(len(doc_scores))
+        entry_ids: list[int] = []
+        for doc in top[np.argsort(-doc_scores[top])]:
+            if doc_scores[doc] <= 0:
+                break
+            idx = int(self._doc_entry[doc])
+            if idx not in entry_ids:
+                entry_ids.append(idx)
+            if len(entry_ids) >= w.candidate_entries:
+                break
+
+        q_words = set(words)
+        q_grams = set(grams)
+        q_idf = sum(self._words.term_idf(t) for t in q_words) or 1.0
+        g_idf = sum(self._bigrams.term_idf(g) for g in q_grams) or 1.0
+        q_joined = "".join(words)
+        out: list[Candidate] = []
+        for idx in entry_ids:
+            entry = self._entries[idx]
+            best: dict[str, float] = {}
+            best_lex = -1.0
+            for phrasing in self._by_entry[idx]:
+                p_words = set(phrasing.tokens.words)
+                shared = q_words & p_words
+                shared_idf = sum(self._words.term_idf(t) for t in shared)
+                qcov = shared_idf / q_idf
+                p_idf = sum(self._words.term_idf(t) for t in p_words) or 1.0
+                dcov = shared_idf / p_idf
+                shared_g = q_grams & set(phrasing.tokens.bigrams)
+                bcov = sum(self._bigrams.term_idf(g) for g in shared_g) / g_idf
+                fz = fuzz.ratio(q_joined, phrasing.joined) / 100.0
+                lex = (
+                    w.query_coverage * qcov + w.doc_coverage * dcov + w.bigram_coverage * bcov + w.fuzzy * fz
+                )
+                if lex > best_lex:
+                    best_lex = lex
+                    best = {"qcov": qcov, "dcov": dcov, "bcov": bcov, "fuzz": fz}
+            ans_shared = q_words & self._answer_words[idx]
+            acov = sum(self._words.term_idf(t) for t in ans_shared) / q_idf
+            adjust = self._agreement(entry, slots_region, profile_region, scheme)
+            total = best_lex + w.answer * acov + adjust
+            out.append(Candidate(entry, total, {**best, "lex": best_lex, "answer": acov, "slots": adjust}))
+        out.sort(key=lambda c: c.score, reverse=True)
+        return out
+
+    def _agreement(
+        self, entry: Entry, text_regions: tuple[str, ...], profile_region: str | None, scheme: str | None
+    ) -> float:
+        w = self.weights
+        adjust = 0.0
+        if entry.region != NATIONWIDE:
+            if text_regions:
+                adjust += w.region_match if entry.region in text_regions else -w.region_mismatch
+            elif profile_region:
+                adjust += (
+                    w.profile_region_match if entry.region == profile_region else -w.profile_region_mismatch
+                )
+        if scheme and ALL_SCHEMES not in entry.schemes and scheme in (EMPLOYEE, RESIDENT):
+            if scheme in entry.schemes:
+                adjust += w.scheme_match
+            elif {EMPLOYEE, RESIDENT} & set(entry.schemes):
+                adjust -= w.scheme_mismatch
+        return adjust
+
+    # -- decisions ------------------------------------------------------------------------
+    def decide(
+        self,
+        text: str,
+        region: str | None = None,
+        scheme: str | None = None,
+        context: Context | None = None,
+    ) -> Decision:
+        """Decide what to reply. `region`/`scheme` are what the user's profile says."""
+        norm = normalise(text)
+        kind = self.smalltalk_kind(norm)
+        if kind is not None:
+            return Decision("smalltalk", smalltalk=kind, context=context)
+        slots = extract_slots(norm, self.gazetteer)
+        followup = context is not None and self._is_followup(norm, slots)
+        text_regions = slots.regions
+        q_scheme = slots.scheme
+        topic_slots = slots
+        if followup and context is not None:
+            # Carry the previous topic; what the new message names overrides the old slots.
+            merged = f"{context.query} {slots.topic_text}".strip()
+            topic_slots = Slots(slots.places, slots.scheme, merged)
+            if not text_regions and context.region:
+                text_regions = (context.region,)
+            q_scheme = q_scheme or context.scheme
+        tokens = self._topic_tokens(topic_slots)
+        eff_scheme = q_scheme or scheme
+        eff_region = text_regions[0] if text_regions else region
+        candidates = self.score(tokens, text_regions, region if not text_regions else None, eff_scheme)
+        new_context = Context(
+            query=topic_slots.topic_text,
+            region=text_regions[0] if text_regions else None,
+            scheme=q_scheme,
+            entry_id=None,
+        )
+        base = Decision(
+            "not_found",
+            candidates=candidates,
+            region=eff_region,
+            scheme=eff_scheme,
+            context=new_context,
+            followup=followup,
+        )
+        w = self.weights
+        if not candidates or candidates[0].score < w.answer_threshold:
+            base.near = [c.entry for c in candidates[:3] if c.score >= w.near_threshold]
+            base.score = candidates[0].score if candidates else 0.0
+            return base
+        best = candidates[0]
+        leaders = [
+            c for c in candidates if c.score >= best.score - w.margin and c.score >= w.answer_threshold
+        ]
+
+        # Entries answering the same question for different regions/schemes.
+        family = self._family(best.entry, leaders)
+        if len(family) > 1:
+            decision = self._resolve_family(family, eff_region, eff_scheme, text_regions, base)
+            if decision is not None:
+                return decision
+        return self._answer(best.entry, best.score, base)
+
+    def _family(self, entry: Entry, leaders: list[Candidate]) -> list[Entry]:
+        if entry.group:
+            return list(self._groups[entry.group])
+        # Leaders of one topic that differ only by region behave like a group.
+        same = [c.entry for c in leaders if c.entry.topic == entry.topic]
+        regions = {e.region for e in same}
+        return same if len(same) > 1 and len(regions) == len(same) else [entry]
+
+    def _resolve_family(
+        self,
+        family: list[Entry],
+        region: str | None,
+        scheme: str | None,
+        text_regions: tuple[str, ...],
+        base: Decision,
+    ) -> Decision | None:
+        regions = {e.region for e in family}
+        schemes = {s for e in family for s in e.schemes}
+        pick = self._pick(family, region, scheme)
+        if pick is not None:
+            return self._answer(pick, base.candidates[0].score, base)
+        if region is None and len(regions) > 1:
+            return self._clarify("region", family, base)
+        if scheme is None and {EMPLOYEE, RESIDENT} <= schemes:
+            return self._clarify("scheme", family, base)
+        return None
+
+    def _pick(self, family: list[Entry], region: str | None, scheme: str | None) -> Entry | None:
+        """The member for this region and scheme; the nationwide one when none is regional."""
+
+        def scheme_ok(e: Entry) -> bool:
+            return scheme is None or ALL_SCHEMES in e.schemes or scheme in e.schemes
+
+        regional = [e for e in family if region and e.region == region]
+        nationwide = [e for e in family if e.region == NATIONWIDE]
+        for pool in (regional, nationwide):
+            fitting = [e for e in pool if scheme_ok(e)]
+            if len(fitting) == 1:
+                return fitting[0]
+            if len(fitting) > 1 and scheme is not None:
+                exact = [e for e in fitting if scheme in e.schemes]
+                if len(exact) == 1:
+                    return exact[0]
+            if len(fitting) > 1:
+                return None
+        return None
+
+    def _clarify(self, slot: str, family: list[Entry], base: Decision) -> Decision:
+        if slot == "region":
+            options = sorted({e.region for e in family if e.region != NATIONWIDE})
+            options.append(OTHER_REGION)
+        else:
+            options = [EMPLOYEE, RESIDENT]
+        base.kind = "clarify"
+        base.slot = slot
+        base.options = options
+        base.waiting = family
+        base.score = base.candidates[0].score
+        return base
+
+    def _answer(self, entry: Entry, score: float, base: Decision) -> Decision:
+        base.kind = "answer"
+        base.entry = entry
+        base.score = score
+        base.related = self.related(entry)
+        if entry.region != NATIONWIDE and base.region and base.region != entry.region:
+            base.region_note = entry.region
+        if base.context is not None:
+            base.context = Context(base.context.query, base.context.region, base.context.scheme, entry.id)
+        return base
+
+    def related(self, entry: Entry, limit: int = 3) -> list[Entry]:
+        """Follow-up suggestions: the entry's own list, then its group, then its topic."""
+        chosen: list[Entry] = []
+        pool = [*self.kb.related(entry)]
+        if entry.group:
+            pool += self._groups[entry.group]
+        pool += [e for e in self._entries if e.topic == entry.topic]
+        for other in pool:
+            if other.id != entry.id and other not in chosen:
+                chosen.append(other)
+            if len(chosen) == limit:
+                break
+        return chosen
+
+    def choose(self, waiting: list[Entry], region: str | None = None, scheme: str | None = None) -> Decision:
+        """Complete a clarification: the member for the chosen region/scheme (其他地区 → nationwide)."""
+        reg = None if region == OTHER_REGION else region
+        pick = self._pick(waiting, reg, scheme)
+        base = Decision("not_found", region=reg, scheme=scheme, candidates=[])
+        if pick is None and scheme is None and reg is not None:
+            pick = next((e for e in waiting if e.region == NATIONWIDE), None)
+        if pick is None and region == OTHER_REGION:
+            pick = next((e for e in waiting if e.region == NATIONWIDE), None)
+        if pick is None:
+            base.near = waiting[:3]
+            return base
+        return self._answer(pick, 1.0, base)
+
+
+def load_smalltalk(directory: Path | str | None = None) -> dict[str, frozenset[str]]:
+    doc = load_yaml(data_dir(directory) / "smalltalk.yaml") or {}
+    return {
+        kind: frozenset(normalise(str(p)) for p in phrases)
+        for kind, phrases in doc.items()
+        if isinstance(phrases, list)
+    }
+
+
+def load_engine(directory: Path | str | None = None, weights: Weights | None = None) -> Engine:
+    """Load data, gazetteer and vocabulary once and build the index."""
+    gazetteer = load_gazetteer(directory)
+    kb = load_or_raise(directory, gazetteer)
+    return Engine(kb, gazetteer, load_tokenizer(directory), load_smalltalk(directory), weights)

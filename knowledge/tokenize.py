@@ -1,0 +1,81 @@
+"""Tokenisation for matching: jieba words (HMM off) rewritten to canonical synonyms, and
+character bigrams as a second field so typos and different word splits still overlap."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import jieba
+
+from knowledge.paths import data_dir
+from knowledge.vocab import Vocabulary, load_vocabulary
+
+STOPWORDS = "stopwords.txt"
+_CJK = range(0x3400, 0xA000)
+
+
+def _is_cjk(ch: str) -> bool:
+    return ord(ch) in _CJK
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    words: tuple[str, ...]  # canonical words, stop words dropped, in order
+    bigrams: tuple[str, ...]  # character bigrams of the canonical word string
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+
+class Tokenizer:
+    """One jieba dictionary per process; `tokens()` is deterministic (HMM off)."""
+
+    def __init__(self, vocabulary: Vocabulary, stopwords: frozenset[str]) -> None:
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        with vocabulary.userdict_path.open("rb") as fh:  # jieba leaves a path's file open
+            self._jieba.load_userdict(fh)
+        self._synonyms = vocabulary.synonyms
+        self._stop = stopwords
+        for word in self._synonyms:
+            # make sure multi-character variants survive segmentation as one token
+            if len(word) > 1:
+                self._jieba.add_word(word, freq=100)
+
+    def words(self, text: str) -> list[str]:
+        """Search-mode words (long words also yield their dictionary sub-words), canonicalised."""
+        out: list[str] = []
+        for raw in self._jieba.lcut_for_search(text, HMM=False):
+            word = raw.strip()
+            if not word:
+                continue
+            word = self._synonyms.get(word, word)
+            if word in self._stop:
+                continue
+            out.append(word)
+        return out
+
+    def tokens(self, text: str) -> Tokens:
+        words = self.words(text)
+        return Tokens(tuple(words), tuple(bigrams("".join(w for w in words if w != " "))))
+
+
+def bigrams(text: str) -> list[str]:
+    chars = [c for c in text if _is_cjk(c) or c.isalnum()]
+    if len(chars) == 1:
+        return chars
+    return [chars[i] + chars[i + 1] for i in range(len(chars) - 1)]
+
+
+def load_stopwords(directory: Path | str | None = None) -> frozenset[str]:
+    path = data_dir(directory) / STOPWORDS
+    words = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return frozenset(w for w in words if w and not w.startswith("#"))
+
+
+def load_tokenizer(directory: Path | str | None = None) -> Tokenizer:
+    vocabulary, _problems = load_vocabulary(directory)
+    return Tokenizer(vocabulary, load_stopwords(directory))
