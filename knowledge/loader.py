@@ -192,19 +192,30 @@ def _build_entry(
     related = _str_list(item, "related", ctx, line, label)
     conflicts = _str_list(item, "conflicts", ctx, line, label)
 
-    region = item.get("region")
-    if not isinstance(region, str) or not (region == NATIONWIDE or gaz.is_province(region)):
-        ctx.error(
-            line, f"{label}: unknown region {region!r} (use 全国 or a province short name such as 山西)"
-        )
-        region = None
+    raw_region = item.get("region")
+    regions: tuple[str, ...] | None = None
+    names = [raw_region] if isinstance(raw_region, str) else raw_region
+    if not isinstance(names, list) or not names or not all(isinstance(r, str) for r in names):
+        ctx.error(line, f"{label}: `region` must be 全国, a province short name, or a list of them")
+    else:
+        unknown_regions = [r for r in names if not (r == NATIONWIDE or gaz.is_province(r))]
+        if unknown_regions:
+            ctx.error(
+                line,
+                f"{label}: unknown region {unknown_regions[0]!r} "
+                "(use 全国 or a province short name such as 山西)",
+            )
+        elif NATIONWIDE in names and len(names) > 1:
+            ctx.error(line, f"{label}: 全国 cannot be combined with provinces")
+        else:
+            regions = tuple(names)
     city = item.get("city")
     if city is not None:
         if not isinstance(city, str) or not city.strip():
             ctx.error(line, f"{label}: `city` must be text")
             city = None
-        elif region and region != NATIONWIDE and not gaz.city_in_province(city, region):
-            ctx.error(line, f"{label}: unknown city {city!r} in region {region!r}")
+        elif regions and regions[0] != NATIONWIDE and not gaz.city_in_province(city, regions[0]):
+            ctx.error(line, f"{label}: unknown city {city!r} in region {regions[0]!r}")
 
     schemes = _str_list(item, "schemes", ctx, line, label)
     if schemes is not None:
@@ -233,14 +244,14 @@ def _build_entry(
         return None
     assert question and answer and alternates is not None and tags is not None
     assert schemes is not None and related is not None and conflicts is not None
-    assert isinstance(region, str) and isinstance(source, str) and isinstance(date, dt.date)
+    assert regions is not None and isinstance(source, str) and isinstance(date, dt.date)
     entry = Entry(
         id=entry_id,
         topic=TOPICS.get(stem, stem),
         question=question,
         alternates=alternates,
         answer=answer,
-        region=region,
+        regions=regions,
         city=city.strip() if isinstance(city, str) else None,
         schemes=schemes,
         tags=tags,

@@ -45,7 +45,7 @@ class Entry:
     question: str
     alternates: tuple[str, ...]
     answer: str
-    region: str  # 全国 or a province short name
+    regions: tuple[str, ...]  # (全国,) or province short names; a comparison names several
     city: str | None
     schemes: tuple[str, ...]
     tags: tuple[str, ...]
@@ -58,15 +58,24 @@ class Entry:
     line: int = 0
 
     @property
+    def region(self) -> str:
+        """The main region (the first one named)."""
+        return self.regions[0]
+
+    @property
     def is_nationwide(self) -> bool:
         return self.region == NATIONWIDE
 
+    def applies_to(self, region: str | None) -> bool:
+        """True when the rule is stated for this province."""
+        return region is not None and region in self.regions
+
     @property
     def where(self) -> str:
-        """Human-readable place the rule applies to, e.g. 河南郑州 or 全国."""
+        """Human-readable place the rule applies to, e.g. 河南郑州, 北京、山西 or 全国."""
         if self.city and self.city != self.region:
             return f"{self.region}{self.city}"
-        return self.region
+        return "、".join(self.regions)
 
 
 @dataclass(slots=True)

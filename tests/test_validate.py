@@ -235,3 +235,20 @@ def test_every_required_field_is_checked(tmp_path: Path, gazetteer: Gazetteer, f
         lines = [ln for ln in lines if "这是一条测试答案" not in ln]
     problem = only(problems_for(tmp_path, gazetteer, doc("".join(lines))))
     assert f"missing field `{field}`" in problem.message
+
+
+def test_several_provinces_for_a_comparison(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    text = doc(GOOD_ENTRY.replace("region: 山西", "region: [北京, 山西]"))
+    base = make_dir(tmp_path, {"shengyu.yaml": text})
+    kb, problems = load_knowledge(base, gazetteer)
+    assert problems == []
+    entry = kb.by_id["shengyu.test-entry"]
+    assert entry.regions == ("北京", "山西")
+    assert entry.applies_to("山西") and not entry.applies_to("河南")
+    assert entry.where == "北京、山西"
+
+
+def test_nationwide_cannot_be_combined(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    text = doc(GOOD_ENTRY.replace("region: 山西", "region: [全国, 山西]"))
+    problem = only(problems_for(tmp_path, gazetteer, text))
+    assert "全国 cannot be combined" in problem.message
