@@ -13,18 +13,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
+import os
 import platform
 import random
 import statistics
 import time
-import tracemalloc
 from pathlib import Path
 
 from knowledge.engine import Engine, load_smalltalk
 from knowledge.evaluate import DEFAULT_FILE, load_cases
 from knowledge.gazetteer import load_gazetteer
 from knowledge.loader import load_or_raise
-from knowledge.schema import Entry, KnowledgeBase
+from knowledge.schema import KnowledgeBase
 from knowledge.tokenize import load_tokenizer
 
 
@@ -36,6 +36,7 @@ def synthetic_kb(base: KnowledgeBase, size: int, seed: int = 7) -> KnowledgeBase
     template = base.entries[0]
     kb = KnowledgeBase()
     for i in range(size):
+
         def phrase() -> str:
             return "".join(rng.sample(words, rng.randint(3, 7)))
 
@@ -57,9 +58,15 @@ def synthetic_kb(base: KnowledgeBase, size: int, seed: int = 7) -> KnowledgeBase
     return kb
 
 
+def rss_mib() -> float:
+    """Resident memory of this process (Linux /proc)."""
+    with open(f"/proc/{os.getpid()}/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -78,12 +85,12 @@ def main() -> None:
     entries = len(kb)
 
     gc.collect()
-    tracemalloc.start()
+    rss_before = rss_mib()
     t0 = time.perf_counter()
     engine = Engine(kb, gazetteer, tokenizer, load_smalltalk())
     build_s = time.perf_counter() - t0
-    index_mb = tracemalloc.get_traced_memory()[0] / 2**20
-    tracemalloc.stop()
+    gc.collect()
+    index_mb = rss_mib() - rss_before
 
     queries = [c.q for c in load_cases(Path(DEFAULT_FILE))]
     for q in queries[:20]:
@@ -97,10 +104,11 @@ def main() -> None:
             times.append((time.perf_counter() - t) * 1000)
         p50s.append(statistics.median(times))
         p99s.append(percentile(times, 0.99))
-    print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    cpu = platform.processor() or platform.machine()
+    print(f"machine: {platform.node()} {cpu}, {os.cpu_count()} cores, python {platform.python_version()}")
     print(f"entries: {entries}, phrasings: {sum(1 + len(e.alternates) for e in kb.entries)}")
     print(f"jieba + vocabulary load: {jieba_s:.2f} s")
-    print(f"index build: {build_s:.3f} s; index memory (tracemalloc): {index_mb:.1f} MiB")
+    print(f"index build: {build_s:.3f} s; index memory (RSS growth during build): {index_mb:.1f} MiB")
     print(f"queries: {len(queries)} x {args.repeat} passes")
     print(f"latency p50: {statistics.median(p50s):.2f} ms (passes: {', '.join(f'{x:.2f}' for x in p50s)})")
     print(f"latency p99: {statistics.median(p99s):.2f} ms (passes: {', '.join(f'{x:.2f}' for x in p99s)})")

@@ -64,5 +64,17 @@ class BM25:
             out[ids] += weights * np.float32(self.idf[term])
         return out
 
+    def add_scores(self, terms: Sequence[str], out: FloatArray, scale: float) -> list[npt.NDArray[np.int32]]:
+        """Add scale × BM25 of the query's distinct terms into `out`; return the postings touched."""
+        touched = []
+        for term in set(terms):
+            posting = self._postings.get(term)
+            if posting is None:
+                continue
+            ids, weights = posting
+            out[ids] += weights * np.float32(self.idf[term] * scale)
+            touched.append(ids)
+        return touched
+
     def memory_bytes(self) -> int:
         return sum(ids.nbytes + w.nbytes for ids, w in self._postings.values())

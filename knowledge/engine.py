@@ -9,6 +9,7 @@ or smalltalk for greetings and thanks.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,11 +20,12 @@ from rapidfuzz import fuzz
 
 from knowledge.bm25 import BM25
 from knowledge.gazetteer import Gazetteer, load_gazetteer
+from knowledge.homophones import HomophoneFixer
 from knowledge.loader import load_or_raise
 from knowledge.normalise import normalise
 from knowledge.paths import data_dir
 from knowledge.schema import ALL_SCHEMES, NATIONWIDE, Entry, KnowledgeBase
-from knowledge.slots import EMPLOYEE, RESIDENT, Slots, extract_slots
+from knowledge.slots import EMPLOYEE, RESIDENT, Slots, extract_slots, strip_scheme_words
 from knowledge.tokenize import Tokenizer, Tokens, load_tokenizer
 from knowledge.yamlio import load_yaml
 
@@ -40,14 +42,21 @@ class Weights:
     bigram_coverage: float = 0.20  # the same over character bigrams (typos, other word splits)
     fuzzy: float = 0.20  # rapidfuzz similarity of the word strings
     answer: float = 0.05  # words found in the answer text (low: answers are long)
+    entry_coverage: float = 0.1  # the question's words found across all of an entry's phrasings
+    unseen_idf_scale: float = 1.0  # weight of words the index has never seen (see Engine._idf)
     region_match: float = 0.12
     region_mismatch: float = 0.25
     profile_region_match: float = 0.05
     profile_region_mismatch: float = 0.08
     scheme_match: float = 0.04
     scheme_mismatch: float = 0.06
-    answer_threshold: float = 0.42
+    answer_threshold: float = 0.42  # used when no confidence model is fitted
+    # Logistic confidence model: (bias, one coefficient per CONFIDENCE_FEATURES), fitted by
+    # bench/tune_engine.py on the development sets; empty → plain score threshold.
+    confidence: tuple[float, ...] = ()
+    confidence_threshold: float = 0.5
     margin: float = 0.02
+    nationwide_preference: float = 0.05  # region unknown: prefer a 全国 entry this close to the best
     near_threshold: float = 0.25
     candidate_docs: int = 80
     candidate_entries: int = 12
@@ -87,6 +96,9 @@ class Decision:
     region_note: str | None = None  # set when the answer is for another region than the user's
     context: Context | None = None  # what to remember for the next turn
     followup: bool = False
+    missing_region: str | None = None  # not_found because we have nothing for this region
+    confidence: float = 0.0  # of the top candidate that applies (see Engine.confidence)
+    features: list[float] = field(default_factory=list)  # what the confidence was computed from
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +128,13 @@ class Engine:
         self._smalltalk = smalltalk or {}
         self._entries = list(kb.entries)
         self._phrasings: list[_Phrasing] = []
+        domain_words = set(tokenizer.vocabulary_words)
+        for entry in self._entries:
+            for text in (entry.question, *entry.alternates):
+                domain_words.update(tokenizer.raw_words(normalise(text)))
+        self._fixer = HomophoneFixer(domain_words, tokenizer.word_freq)
+        self._freq = tokenizer.word_freq
+        self._log_total = math.log(max(sum(self._freq.values()), 1))
         for index, entry in enumerate(self._entries):
             for text in (entry.question, *entry.alternates):
                 tokens = self._topic_tokens(extract_slots(normalise(text), gazetteer))
@@ -123,13 +142,17 @@ class Engine:
         self._doc_entry = np.asarray([p.entry_index for p in self._phrasings], dtype=np.int32)
         self._words = BM25(p.tokens.words for p in self._phrasings)
         self._bigrams = BM25(p.tokens.bigrams for p in self._phrasings)
-        self._answers = BM25(self.tokenizer.tokens(normalise(e.answer)).words for e in self._entries)
-        self._answer_words = [set(self.tokenizer.tokens(normalise(e.answer)).words) for e in self._entries]
+        self._answer_words = [set(self.tokenizer.words(normalise(e.answer))) for e in self._entries]
+        self._entry_words: list[set[str]] = [set() for _ in self._entries]
+        for phrasing in self._phrasings:
+            self._entry_words[phrasing.entry_index].update(phrasing.tokens.words)
         self._by_entry: dict[int, list[_Phrasing]] = defaultdict(list)
         for phrasing in self._phrasings:
             self._by_entry[phrasing.entry_index].append(phrasing)
         self._groups: dict[str, list[Entry]] = defaultdict(list)
+        self._by_topic: dict[str, list[Entry]] = defaultdict(list)
         for entry in self._entries:
+            self._by_topic[entry.topic].append(entry)
             if entry.group:
                 self._groups[entry.group].append(entry)
 
@@ -172,13 +195,20 @@ class Engine:
             return []
         ub_w = self._words.upper_bound(words) or 1.0
         ub_b = self._bigrams.upper_bound(grams) or 1.0
-        doc_scores = self._words.scores(words) / ub_w + self._bigrams.scores(grams) / ub_b
-        k = min(w.candidate_docs, len(doc_scores))
-        top = np.argpartition(-doc_scores, k - 1)[:k] if k < len(doc_scores) else np.arange(len(doc_scores))
+        doc_scores = np.zeros(len(self._phrasings), dtype=np.float32)
+        touched = self._words.add_scores(words, doc_scores, 1.0 / ub_w)
+        touched += self._bigrams.add_scores(grams, doc_scores, 1.0 / ub_b)
+        if not touched:
+            return []
+        # Rank only the phrasings that share something with the question.
+        docs = np.unique(np.concatenate(touched))
+        local = doc_scores[docs]
+        k = min(w.candidate_docs, len(docs))
+        if k < len(docs):
+            chosen = np.argpartition(-local, k - 1)[:k]
+            docs, local = docs[chosen], local[chosen]
         entry_ids: list[int] = []
-        for doc in top[np.argsort(-doc_scores[top])]:
-            if doc_scores[doc] <= 0:
-                break
+        for doc in docs[np.argsort(-local, kind="stable")]:
             idx = int(self._doc_entry[doc])
             if idx not in entry_ids:
                 entry_ids.append(idx)
@@ -187,9 +217,10 @@ class Engine:
 
         q_words = set(words)
         q_grams = set(grams)
-        q_idf = sum(self._words.term_idf(t) for t in q_words) or 1.0
+        q_idf = sum(self._idf(t) for t in q_words) or 1.0
         g_idf = sum(self._bigrams.term_idf(g) for g in q_grams) or 1.0
         q_joined = "".join(words)
+        known = sum(self._idf(t) for t in q_words if t in self._words.idf) / q_idf
         out: list[Candidate] = []
         for idx in entry_ids:
             entry = self._entries[idx]
@@ -198,9 +229,9 @@ class Engine:
             for phrasing in self._by_entry[idx]:
                 p_words = set(phrasing.tokens.words)
                 shared = q_words & p_words
-                shared_idf = sum(self._words.term_idf(t) for t in shared)
+                shared_idf = sum(self._idf(t) for t in shared)
                 qcov = shared_idf / q_idf
-                p_idf = sum(self._words.term_idf(t) for t in p_words) or 1.0
+                p_idf = sum(self._idf(t) for t in p_words) or 1.0
                 dcov = shared_idf / p_idf
                 shared_g = q_grams & set(phrasing.tokens.bigrams)
                 bcov = sum(self._bigrams.term_idf(g) for g in shared_g) / g_idf
@@ -210,26 +241,43 @@ class Engine:
                 )
                 if lex > best_lex:
                     best_lex = lex
-                    best = {"qcov": qcov, "dcov": dcov, "bcov": bcov, "fuzz": fz}
+                    top_shared = max((self._idf(t) for t in shared), default=0.0) / self._words.unseen_idf
+                    best = {"qcov": qcov, "dcov": dcov, "bcov": bcov, "fuzz": fz, "maxshared": top_shared}
             ans_shared = q_words & self._answer_words[idx]
-            acov = sum(self._words.term_idf(t) for t in ans_shared) / q_idf
+            acov = sum(self._idf(t) for t in ans_shared) / q_idf
+            # the question's words found anywhere in the entry's phrasings taken together
+            ecov = sum(self._idf(t) for t in q_words & self._entry_words[idx]) / q_idf
             adjust = self._agreement(entry, slots_region, profile_region, scheme)
-            total = best_lex + w.answer * acov + adjust
-            out.append(Candidate(entry, total, {**best, "lex": best_lex, "answer": acov, "slots": adjust}))
+            total = best_lex + w.answer * acov + w.entry_coverage * ecov + adjust
+            parts = {**best, "lex": best_lex, "answer": acov, "ecov": ecov, "slots": adjust, "known": known}
+            out.append(Candidate(entry, total, parts))
         out.sort(key=lambda c: c.score, reverse=True)
         return out
+
+    def _idf(self, term: str) -> float:
+        """The index's idf for known words; for words the index has never seen, an idf from
+        jieba's general-language frequency, so chatter (说, 急, 一个月) weighs little and rare
+        words (交强险, 个税) weigh as much as the rarest indexed word."""
+        idf = self._words.idf.get(term)
+        if idf is not None:
+            return idf
+        surprise = self._log_total - math.log(self._freq.get(term, 0) + 1)  # 5.6 for 说 … 17.9 unseen
+        ceiling = self._words.unseen_idf
+        slope = ceiling / (16.0 - 6.0) * self.weights.unseen_idf_scale
+        return min(ceiling, max(0.2, slope * (surprise - 6.0)))
 
     def _agreement(
         self, entry: Entry, text_regions: tuple[str, ...], profile_region: str | None, scheme: str | None
     ) -> float:
         w = self.weights
         adjust = 0.0
-        if entry.region != NATIONWIDE:
+        if not entry.is_nationwide:
             if text_regions:
-                adjust += w.region_match if entry.region in text_regions else -w.region_mismatch
+                named = any(r in text_regions for r in entry.regions)
+                adjust += w.region_match if named else -w.region_mismatch
             elif profile_region:
                 adjust += (
-                    w.profile_region_match if entry.region == profile_region else -w.profile_region_mismatch
+                    w.profile_region_match if entry.applies_to(profile_region) else -w.profile_region_mismatch
                 )
         if scheme and ALL_SCHEMES not in entry.schemes and scheme in (EMPLOYEE, RESIDENT):
             if scheme in entry.schemes:
@@ -247,7 +295,7 @@ class Engine:
         context: Context | None = None,
     ) -> Decision:
         """Decide what to reply. `region`/`scheme` are what the user's profile says."""
-        norm = normalise(text)
+        norm = self._fixer.fix(normalise(text))
         kind = self.smalltalk_kind(norm)
         if kind is not None:
             return Decision("smalltalk", smalltalk=kind, context=context)
@@ -258,7 +306,10 @@ class Engine:
         topic_slots = slots
         if followup and context is not None:
             # Carry the previous topic; what the new message names overrides the old slots.
-            merged = f"{context.query} {slots.topic_text}".strip()
+            previous = context.query
+            if slots.scheme and slots.scheme != context.scheme:
+                previous = strip_scheme_words(previous)
+            merged = f"{previous} {slots.topic_text}".strip()
             topic_slots = Slots(slots.places, slots.scheme, merged)
             if not text_regions and context.region:
                 text_regions = (context.region,)
@@ -282,14 +333,24 @@ class Engine:
             followup=followup,
         )
         w = self.weights
-        if not candidates or candidates[0].score < w.answer_threshold:
+        # A rule of another province than the one the question names does not answer it.
+        eligible = [c for c in candidates if self._applies(c.entry, text_regions)]
+        if eligible:
+            base.features = confidence_features(eligible)
+            base.confidence = self.confidence(eligible)
+        if not eligible or base.confidence < w.confidence_threshold:
             base.near = [c.entry for c in candidates[:3] if c.score >= w.near_threshold]
             base.score = candidates[0].score if candidates else 0.0
+            if candidates and not self._applies(candidates[0].entry, text_regions):
+                base.missing_region = text_regions[0]
             return base
-        best = candidates[0]
-        leaders = [
-            c for c in candidates if c.score >= best.score - w.margin and c.score >= w.answer_threshold
-        ]
+        best = eligible[0]
+        if eff_region is None and best.entry.region != NATIONWIDE:
+            # Region unknown: a nationwide answer that is nearly as good fits everyone.
+            nationwide = next((c for c in eligible if c.entry.region == NATIONWIDE), None)
+            if nationwide is not None and nationwide.score >= best.score - w.nationwide_preference:
+                best = nationwide
+        leaders = [c for c in eligible if c.score >= best.score - w.margin and c.score >= w.answer_threshold]
 
         # Entries answering the same question for different regions/schemes.
         family = self._family(best.entry, leaders)
@@ -298,6 +359,24 @@ class Engine:
             if decision is not None:
                 return decision
         return self._answer(best.entry, best.score, base)
+
+    def confidence(self, ranked: list[Candidate]) -> float:
+        """How sure we are that the top candidate answers the question, in [0, 1].
+
+        With fitted coefficients (Weights.confidence) a logistic model over the top
+        candidate's score parts; otherwise the plain score against answer_threshold.
+        """
+        w = self.weights
+        top = ranked[0]
+        if not w.confidence:
+            return 1.0 if top.score >= w.answer_threshold else 0.0
+        x = confidence_features(ranked)
+        z = w.confidence[0] + sum(c * v for c, v in zip(w.confidence[1:], x, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    @staticmethod
+    def _applies(entry: Entry, text_regions: tuple[str, ...]) -> bool:
+        return entry.is_nationwide or not text_regions or any(r in text_regions for r in entry.regions)
 
     def _family(self, entry: Entry, leaders: list[Candidate]) -> list[Entry]:
         if entry.group:
@@ -320,6 +399,13 @@ class Engine:
         pick = self._pick(family, region, scheme)
         if pick is not None:
             return self._answer(pick, base.candidates[0].score, base)
+        if region is not None and NATIONWIDE not in regions and not any(e.applies_to(region) for e in family):
+            # We know where the user is, and no member covers it: say so, offer the others.
+            base.kind = "not_found"
+            base.missing_region = region
+            base.near = family[:3]
+            base.score = base.candidates[0].score
+            return base
         if region is None and len(regions) > 1:
             return self._clarify("region", family, base)
         if scheme is None and {EMPLOYEE, RESIDENT} <= schemes:
@@ -332,9 +418,12 @@ class Engine:
         def scheme_ok(e: Entry) -> bool:
             return scheme is None or ALL_SCHEMES in e.schemes or scheme in e.schemes
 
-        regional = [e for e in family if region and e.region == region]
+        regional = [e for e in family if e.applies_to(region)]
         nationwide = [e for e in family if e.region == NATIONWIDE]
-        for pool in (regional, nationwide):
+        pools = [regional, nationwide]
+        if region is None and len({e.region for e in family}) == 1:
+            pools.append(family)  # one region, members differ by scheme only
+        for pool in pools:
             fitting = [e for e in pool if scheme_ok(e)]
             if len(fitting) == 1:
                 return fitting[0]
@@ -348,7 +437,7 @@ class Engine:
 
     def _clarify(self, slot: str, family: list[Entry], base: Decision) -> Decision:
         if slot == "region":
-            options = sorted({e.region for e in family if e.region != NATIONWIDE})
+            options = sorted({r for e in family if not e.is_nationwide for r in e.regions})
             options.append(OTHER_REGION)
         else:
             options = [EMPLOYEE, RESIDENT]
@@ -364,8 +453,8 @@ class Engine:
         base.entry = entry
         base.score = score
         base.related = self.related(entry)
-        if entry.region != NATIONWIDE and base.region and base.region != entry.region:
-            base.region_note = entry.region
+        if not entry.is_nationwide and base.region and not entry.applies_to(base.region):
+            base.region_note = entry.where
         if base.context is not None:
             base.context = Context(base.context.query, base.context.region, base.context.scheme, entry.id)
         return base
@@ -376,7 +465,7 @@ class Engine:
         pool = [*self.kb.related(entry)]
         if entry.group:
             pool += self._groups[entry.group]
-        pool += [e for e in self._entries if e.topic == entry.topic]
+        pool += self._by_topic[entry.topic]
         for other in pool:
             if other.id != entry.id and other not in chosen:
                 chosen.append(other)
@@ -397,6 +486,17 @@ class Engine:
             base.near = waiting[:3]
             return base
         return self._answer(pick, 1.0, base)
+
+
+CONFIDENCE_FEATURES = ("score", "gap", "qcov", "dcov", "bcov", "fuzz", "answer", "ecov", "known", "maxshared")
+
+
+def confidence_features(ranked: list[Candidate]) -> list[float]:
+    """Features of the confidence model, in CONFIDENCE_FEATURES order."""
+    top = ranked[0]
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    derived = {"score": top.score, "gap": top.score - runner_up}
+    return [derived[name] if name in derived else top.parts.get(name, 0.0) for name in CONFIDENCE_FEATURES]
 
 
 def load_smalltalk(directory: Path | str | None = None) -> dict[str, frozenset[str]]:

@@ -47,6 +47,13 @@ def scheme_of(text: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def strip_scheme_words(text: str) -> str:
+    """The text without the words that name a scheme (for "那居民医保呢" after a 职工 question)."""
+    for _name, pattern in _SCHEME_PATTERNS:
+        text = pattern.sub(" ", text)
+    return " ".join(text.split())
+
+
 def extract_slots(text: str, gazetteer: Gazetteer) -> Slots:
     """Slots of normalised text. A text that is only a place (晋, 太原市) is that place."""
     whole = gazetteer.lookup(text) if len(text) <= 12 else None

@@ -39,23 +39,50 @@ class Tokenizer:
         with vocabulary.userdict_path.open("rb") as fh:  # jieba leaves a path's file open
             self._jieba.load_userdict(fh)
         self._synonyms = vocabulary.synonyms
+        self._userdict_words = vocabulary.words
+        self._domain = (
+            frozenset(vocabulary.words)
+            | frozenset(vocabulary.synonyms)
+            | frozenset(vocabulary.synonyms.values())
+        )
         self._stop = stopwords
         for word in self._synonyms:
             # make sure multi-character variants survive segmentation as one token
             if len(word) > 1:
                 self._jieba.add_word(word, freq=100)
 
+    def raw_words(self, text: str) -> list[str]:
+        """Plain jieba words (no synonyms, no stop-word removal)."""
+        return [w for w in self._jieba.lcut(text, HMM=False) if w.strip()]
+
+    @property
+    def word_freq(self) -> dict[str, int]:
+        """jieba's dictionary frequencies (used to tell real words from mistyped ones)."""
+        self._jieba.check_initialized()
+        freq: dict[str, int] = self._jieba.FREQ
+        return freq
+
+    @property
+    def vocabulary_words(self) -> set[str]:
+        """The user dictionary's words plus both sides of the synonym table."""
+        return {*self._userdict_words, *self._synonyms, *self._synonyms.values()}
+
     def words(self, text: str) -> list[str]:
-        """Search-mode words (long words also yield their dictionary sub-words), canonicalised."""
+        """Precise-mode words, canonicalised; a domain compound (异地就医) also yields its
+        dictionary sub-words (异地, 就医) so that either way of saying it matches. Ordinary
+        long words (老头子) do not, so chatter does not multiply."""
         out: list[str] = []
-        for raw in self._jieba.lcut_for_search(text, HMM=False):
+        for raw in self._jieba.lcut(text, HMM=False):
             word = raw.strip()
             if not word:
                 continue
-            word = self._synonyms.get(word, word)
-            if word in self._stop:
-                continue
-            out.append(word)
+            pieces = [word]
+            if len(word) >= 3 and word in self._domain:
+                pieces += [p for p in self._jieba.lcut_for_search(word, HMM=False) if p != word]
+            for piece in pieces:
+                canonical = self._synonyms.get(piece, piece)
+                if canonical not in self._stop:
+                    out.append(canonical)
         return out
 
     def tokens(self, text: str) -> Tokens:

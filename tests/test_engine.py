@@ -1,0 +1,176 @@
+"""The retrieval engine: normalisation, slots, each decision kind, follow-ups and greetings."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.engine import OTHER_REGION, Engine, load_engine
+from knowledge.gazetteer import Gazetteer
+from knowledge.normalise import normalise
+from knowledge.slots import EMPLOYEE, RESIDENT, extract_slots, scheme_of
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return load_engine()
+
+
+# -- normalisation ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("醫保卡掛失怎麼辦", "医保卡挂失怎么办"),  # traditional → simplified
+        ("ＡＢＣ１２３", "abc123"),  # full-width → half-width, lower case
+        ("产假一百五十八天！！😀", "产假158天"),  # numerals before a unit; punctuation and emoji dropped
+        ("两个月", "2个月"),
+        ("一样吗", "一样吗"),  # 一 not followed by a unit stays a word
+        ("一万五的起付线", "一万五的起付线"),
+    ],
+)
+def test_normalise(raw: str, expected: str) -> None:
+    assert normalise(raw) == expected
+
+
+# -- slots --------------------------------------------------------------------------------------
+def test_city_gives_its_province_and_leaves_the_topic(gazetteer: Gazetteer) -> None:
+    slots = extract_slots(normalise("我在太原 异地就医怎么备案"), gazetteer)
+    assert slots.region == "山西"
+    assert "太原" not in slots.topic_text
+    assert "异地就医" in slots.topic_text
+
+
+def test_a_place_alone_is_the_place(gazetteer: Gazetteer) -> None:
+    assert extract_slots("晋", gazetteer).region == "山西"
+    assert extract_slots("温岭市", gazetteer).region == "浙江"
+
+
+@pytest.mark.parametrize(
+    ("text", "scheme"),
+    [
+        ("我是退休职工", EMPLOYEE),
+        ("单位交的医保", EMPLOYEE),
+        ("新农合能报吗", RESIDENT),
+        ("城乡居民医保", RESIDENT),
+        ("职工和居民有啥区别", None),  # both named: no slot
+        ("医保卡丢了", None),
+    ],
+)
+def test_scheme_slot(text: str, scheme: str | None) -> None:
+    assert scheme_of(text) == scheme
+
+
+# -- decisions ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("山西生孩子产假能休几天", "shengyu.shanxi-maternity-leave"),
+        ("老公单位交的生育险 我生娃能报销多少", "shengyu.male-worker-ratio"),
+        ("社保卡挂失了还能看病吗", "ka.loss-still-usable"),
+        ("醫保卡掛失了還能用嗎", "ka.loss-still-usable"),  # traditional characters
+        ("设保卡挂湿了还能用吗", "ka.loss-still-usable"),  # homophones from voice input
+    ],
+)
+def test_answers(engine: Engine, question: str, entry_id: str) -> None:
+    decision = engine.decide(question)
+    assert decision.kind == "answer", decision.candidates[:3]
+    assert decision.entry is not None and decision.entry.id == entry_id
+    assert 1 <= len(decision.related) <= 3
+    assert all(r.id != entry_id for r in decision.related)
+
+
+def test_clarify_region_when_members_differ_by_region(engine: Engine) -> None:
+    decision = engine.decide("医保缴费基数是多少")
+    assert decision.kind == "clarify"
+    assert decision.slot == "region"
+    assert decision.options[-1] == OTHER_REGION
+    assert {"安徽", "山西", "江西"} <= set(decision.options)
+    assert {e.group for e in decision.waiting} == {"省医保缴费基数和方式"}
+
+
+def test_saved_region_answers_without_asking(engine: Engine) -> None:
+    decision = engine.decide("医保缴费基数是多少", region="山西")
+    assert decision.kind == "answer"
+    assert decision.entry is not None and decision.entry.region == "山西"
+
+
+def test_clarify_scheme(engine: Engine) -> None:
+    decision = engine.decide("北京和山西的医保异地报销比例一样吗")
+    assert decision.kind == "clarify" and decision.slot == "scheme"
+    chosen = engine.choose(decision.waiting, scheme=RESIDENT)
+    assert chosen.entry is not None and chosen.entry.id == "yidi.bj-sx-resident-ratio"
+
+
+def test_choose_other_region_falls_back_to_nationwide(engine: Engine) -> None:
+    family = [e for e in engine.kb.entries if e.group == "余额用完还能用吗"]
+    decision = engine.choose(family, region=OTHER_REGION)
+    assert decision.entry is not None and decision.entry.region == "全国"
+
+
+def test_nationwide_member_answers_when_region_unknown(engine: Engine) -> None:
+    decision = engine.decide("医保卡里没钱了还能报销吗")
+    assert decision.kind == "answer"
+    assert decision.entry is not None and decision.entry.id == "zhanghu.no-balance"
+
+
+def test_region_in_question_beats_saved_region(engine: Engine) -> None:
+    decision = engine.decide("上海医保卡里没钱了还能用吗", region="山西")
+    assert decision.entry is not None and decision.entry.id == "zhanghu.shanghai-no-balance"
+
+
+def test_other_provinces_rule_is_not_given_as_an_answer(engine: Engine) -> None:
+    # Only 山西's maternity leave is in the knowledge base: a 广东 question must not get it.
+    decision = engine.decide("广东产假多少天")
+    assert decision.entry is None or decision.entry.region in ("全国", "广东")
+    saved = engine.decide("产假多少天", region="广东")  # saved region: answer, but say so
+    if saved.entry is not None and saved.entry.region == "山西":
+        assert saved.region_note == "山西"
+
+
+def test_region_named_without_any_entry_for_it_is_not_found(engine: Engine) -> None:
+    decision = engine.decide("成都医保缴费基数是多少")
+    assert decision.kind == "not_found"
+    assert decision.missing_region == "四川"
+    assert any(e.group == "省医保缴费基数和方式" for e in decision.near)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["明天北京下雨吗", "红烧肉怎么做", "住房公积金怎么提取", "哪只股票会涨", "asdfghjkl", "养老金每年涨多少"],
+)
+def test_not_found(engine: Engine, question: str) -> None:
+    assert engine.decide(question).kind == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("你好", "greeting"), ("您好！", "greeting"), ("谢谢", "thanks"), ("多谢啦", "thanks"), ("拜拜", "bye")],
+)
+def test_smalltalk(engine: Engine, text: str, kind: str) -> None:
+    decision = engine.decide(text)
+    assert decision.kind == "smalltalk" and decision.smalltalk == kind
+
+
+def test_greeting_with_a_question_is_a_question(engine: Engine) -> None:
+    assert engine.decide("你好，山西产假多少天").kind == "answer"
+
+
+# -- follow-ups ---------------------------------------------------------------------------------
+def test_followup_changes_the_region(engine: Engine) -> None:
+    first = engine.decide("上海医保卡没钱了还能用吗")
+    assert first.entry is not None and first.entry.id == "zhanghu.shanghai-no-balance"
+    second = engine.decide("那其他地方呢", context=first.context)
+    assert second.followup
+    follow = engine.decide("北京呢", context=first.context)
+    assert follow.followup
+    assert follow.entry is None or follow.entry.region != "上海"
+
+
+def test_followup_changes_the_scheme(engine: Engine) -> None:
+    first = engine.decide("北京和山西职工医保异地报销比例一样吗")
+    assert first.entry is not None and first.entry.id == "yidi.bj-sx-worker-ratio"
+    second = engine.decide("那居民医保呢", context=first.context)
+    assert second.entry is not None and second.entry.id == "yidi.bj-sx-resident-ratio"
+
+
+def test_short_text_without_context_is_not_a_followup(engine: Engine) -> None:
+    assert not engine.decide("北京呢").followup
