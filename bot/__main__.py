@@ -1,4 +1,5 @@
-"""`python -m bot`: the Telegram bot when BOT_TOKEN is set, else the local console chat."""
+"""`python -m bot`: Telegram long polling when BOT_TOKEN is set, else the local console chat;
+`python -m bot --webhook` (or BOT_MODE=webhook) serves Telegram webhooks instead."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import asyncio
 import logging
 import sys
 
-from bot import texts
 from bot.console import run_console
 from bot.settings import SettingsError, load_settings
 from knowledge.loader import KnowledgeError
@@ -15,7 +15,9 @@ from knowledge.loader import KnowledgeError
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="医保政策助手")
-    parser.add_argument("--console", action="store_true", help="force the local console chat")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--webhook", action="store_true", help="serve Telegram webhooks (needs WEBHOOK_URL)")
+    mode.add_argument("--console", action="store_true", help="local console chat even if BOT_TOKEN is set")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -23,11 +25,19 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.bot_token is not None and not args.console:
-        print(texts.TELEGRAM_NOT_READY, file=sys.stderr)
-        return 2
     try:
-        return asyncio.run(run_console(knowledge_dir=settings.knowledge_dir))
+        if settings.bot_token is None or args.console:
+            if args.webhook:
+                print("invalid setting BOT_TOKEN: required in webhook mode", file=sys.stderr)
+                return 2
+            return asyncio.run(run_console(knowledge_dir=settings.knowledge_dir))
+        from bot.app import run_polling, run_webhook  # aiogram is only needed here
+
+        if args.webhook or settings.bot_mode == "webhook":
+            run_webhook(settings)
+        else:
+            asyncio.run(run_polling(settings))
+        return 0
     except KnowledgeError as exc:
         print(f"knowledge base has errors:\n{exc}", file=sys.stderr)
         return 2

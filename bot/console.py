@@ -10,7 +10,7 @@ import sys
 from typing import TextIO
 
 from bot import texts
-from bot.dialogue import Dialogue, Reply
+from bot.dialogue import Dialogue, Reply, Who
 from bot.state import MemoryStore
 from knowledge import present
 from knowledge.engine import load_engine
@@ -26,7 +26,7 @@ def format_reply(reply: Reply) -> str:
         lines.append("")
         if title:
             lines.append(title)
-        lines.extend(f"  [{i}] {b.text}" for i, b in enumerate(reply.buttons, 1))
+        lines.extend(f"  [{i}] {b.text}" for i, b in enumerate(reply.flat_buttons, 1))
     return "\n".join(lines)
 
 
@@ -36,6 +36,7 @@ async def run_console(
     print(texts.CONSOLE_STATE_NOTE, file=stdout, flush=True)
     dialogue = Dialogue(load_engine(knowledge_dir), MemoryStore())
     print(texts.CONSOLE_BANNER, file=stdout, flush=True)
+    who = Who(CONSOLE_USER, CONSOLE_USER)
     last: Reply | None = None
     interactive = stdin.isatty()
     while True:
@@ -47,10 +48,22 @@ async def run_console(
         text = line.strip()
         if text in QUIT:
             return 0
-        if last and text.isdigit() and 1 <= int(text) <= len(last.buttons):
-            action = last.buttons[int(text) - 1].action
-            reply = await dialogue.handle_button(CONSOLE_USER, CONSOLE_USER, action)
+        buttons = last.flat_buttons if last else []
+        if text.isdigit() and 1 <= int(text) <= len(buttons):
+            reply = await dialogue.handle_button(who, buttons[int(text) - 1].action)
+        elif text in ("/start", "/help"):
+            reply = dialogue.start() if text == "/start" else dialogue.help()
+        elif text == "/me":
+            reply = await dialogue.me(who)
+        elif text == "/reset":
+            reply = await dialogue.reset(who)
+        elif text.startswith(("/region", "/scheme")):
+            command, _, arg = text.partition(" ")
+            if command == "/region":
+                reply = await dialogue.set_region(who, arg) if arg.strip() else dialogue.region_menu()
+            else:
+                reply = await dialogue.set_scheme(who, arg) if arg.strip() else dialogue.scheme_menu()
         else:
-            reply = await dialogue.handle_text(CONSOLE_USER, CONSOLE_USER, text)
+            reply = await dialogue.handle_text(who, text)
         print(format_reply(reply), file=stdout, flush=True)
         last = reply

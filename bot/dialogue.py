@@ -1,31 +1,53 @@
 """The conversation logic, independent of Telegram: (text or button, who, where) → Reply.
 
 The console chat, the Telegram handlers and the tests all enter here. The engine decides;
-this module remembers (profile, pending clarification, context) and shapes the reply.
+this module remembers (profile, pending clarification, context, group settings), records
+what operators need (unanswered questions, feedback, counters) and shapes the reply.
+Buttons carry an `action` string; the handlers turn it into callback data and back.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from bot.state import StateStore
+from bot import texts
+from bot.state import VOTES, StateStore
 from knowledge import present
 from knowledge.engine import OTHER_REGION, Context, Decision, Engine
-from knowledge.slots import scheme_of
+from knowledge.schema import NATIONWIDE
+from knowledge.slots import EMPLOYEE, RESIDENT, scheme_of
+
+SCHEME_WORDS = {"职工": EMPLOYEE, "职工医保": EMPLOYEE, "居民": RESIDENT, "城乡居民医保": RESIDENT}
 
 
 @dataclass(frozen=True, slots=True)
 class Button:
     text: str
-    action: str  # ask:<entry id> | pick:region:<value> | pick:scheme:<value>
+    # ask:<entry id> | pick:<slot>:<value> | vote:<up|down>:<entry id>
+    # | setregion:<province> | setscheme:<scheme>
+    action: str
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
     text: str
-    buttons: list[Button] = field(default_factory=list)
-    kind: str = "answer"  # answer | clarify | not_found | smalltalk | hint
+    buttons: list[list[Button]] = field(default_factory=list)  # rows of buttons
+    kind: str = "answer"  # answer | clarify | not_found | smalltalk | hint | info | alert
     entry_id: str | None = None
+
+    @property
+    def flat_buttons(self) -> list[Button]:
+        return [b for row in self.buttons for b in row]
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Who is asking, and where."""
+
+    user_id: int
+    chat_id: int
+    group: bool = False
 
 
 class Dialogue:
@@ -33,79 +55,198 @@ class Dialogue:
         self.engine = engine
         self.state = state
 
-    # -- entry points ---------------------------------------------------------------------
-    async def handle_text(self, user_id: int, chat_id: int, text: str) -> Reply:
+    # -- questions ------------------------------------------------------------------------
+    async def handle_text(self, who: Who, text: str) -> Reply:
         question = text.strip()
         if not question:
-            return Reply(present.SMALLTALK["greeting"], kind="hint")
-        pending = await self.state.get_pending(chat_id, user_id)
+            return Reply(texts.ASK_USAGE if who.group else texts.HELP, kind="hint")
+        pending = await self.state.get_pending(who.chat_id, who.user_id)
         if pending is not None:
-            value = self._slot_value(pending["slot"], question)
+            value = self._slot_value(str(pending["slot"]), question)
             if value is not None:
-                return await self._complete(user_id, chat_id, pending, value)
-            await self.state.clear_pending(chat_id, user_id)
-        profile = await self.state.get_profile(user_id)
-        raw_ctx = await self.state.get_context(chat_id, user_id)
+                return await self._complete(who, pending, value)
+            await self.state.clear_pending(who.chat_id, who.user_id)
+        region, scheme = await self._known_slots(who)
+        raw_ctx = await self.state.get_context(who.chat_id, who.user_id)
         context = Context(**raw_ctx) if raw_ctx else None
-        decision = self.engine.decide(
-            question, region=profile.get("region"), scheme=profile.get("scheme"), context=context
-        )
-        return await self._reply(user_id, chat_id, question, decision)
+        decision = self.engine.decide(question, region=region, scheme=scheme, context=context)
+        return await self._reply(who, question, decision)
 
-    async def handle_button(self, user_id: int, chat_id: int, action: str) -> Reply:
-        kind, _, value = action.partition(":")
-        if kind == "ask" and value in self.engine.kb.by_id:
-            entry = self.engine.kb.by_id[value]
-            profile = await self.state.get_profile(user_id)
-            decision = self.engine.choose([entry], region=profile.get("region"))
-            decision.context = Context(query=entry.question, entry_id=entry.id)
-            return await self._reply(user_id, chat_id, entry.question, decision)
+    async def handle_button(self, who: Who, action: str) -> Reply:
+        kind, _, rest = action.partition(":")
+        if kind == "ask":
+            entry = self.engine.kb.by_id.get(rest)
+            if entry is None:
+                return Reply(texts.CLARIFY_EXPIRED, kind="alert")
+            region, _scheme = await self._known_slots(who)
+            return await self._reply(who, entry.question, self.engine.answer_entry(entry, region))
         if kind == "pick":
-            slot, _, choice = value.partition(":")
-            pending = await self.state.get_pending(chat_id, user_id)
-            if pending is not None and pending["slot"] == slot:
-                return await self._complete(user_id, chat_id, pending, choice)
-        return Reply(present.SMALLTALK["greeting"], kind="hint")
+            slot, _, choice = rest.partition(":")
+            pending = await self.state.get_pending(who.chat_id, who.user_id)
+            if pending is None or pending["slot"] != slot:
+                return Reply(texts.CLARIFY_EXPIRED, kind="alert")
+            return await self._complete(who, pending, choice)
+        if kind == "vote":
+            vote, _, entry_id = rest.partition(":")
+            if vote in VOTES and entry_id in self.engine.kb.by_id:
+                await self.state.record_feedback(entry_id, who.user_id, vote)
+                await self.state.incr_stat(f"feedback_{vote}")
+            return Reply(texts.VOTE_THANKS, kind="alert")
+        if kind == "setregion":
+            return await self.set_region(who, rest)
+        if kind == "setscheme":
+            return await self.set_scheme(who, rest)
+        return Reply(texts.CLARIFY_EXPIRED, kind="alert")
+
+    # -- commands -------------------------------------------------------------------------
+    def start(self) -> Reply:
+        examples = [self.engine.kb.by_id[i] for i in texts.START_EXAMPLES if i in self.engine.kb.by_id]
+        return Reply(texts.WELCOME, [[Button(e.question, f"ask:{e.id}")] for e in examples], "info")
+
+    def help(self) -> Reply:
+        return Reply(texts.HELP, kind="info")
+
+    def region_menu(self) -> Reply:
+        regions = sorted({r for e in self.engine.kb.entries for r in e.regions if r != NATIONWIDE})
+        buttons = [Button(r, f"setregion:{r}") for r in regions]
+        rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+        rows.append([Button(OTHER_REGION, f"setregion:{OTHER_REGION}")])
+        return Reply(texts.REGION_PROMPT, rows, "info")
+
+    def resolve_region(self, text: str) -> tuple[str | None, str | None]:
+        """(province, None) or (None, message explaining why the name did not resolve)."""
+        name = text.strip()
+        if name in (OTHER_REGION, "其他", "其它"):
+            return OTHER_REGION, None
+        place = self.engine.gazetteer.lookup(name)
+        if place is not None:
+            return place.province, None
+        provinces = sorted({p.province for p in self.engine.gazetteer.candidates(name)})
+        if len(provinces) > 1:
+            example = f"{provinces[0]}{name}"
+            return None, texts.REGION_AMBIGUOUS.format(
+                text=name, provinces="、".join(provinces), example=example
+            )
+        return None, texts.REGION_UNKNOWN.format(text=name)
+
+    async def set_region(self, who: Who, text: str, *, for_group: bool = False) -> Reply:
+        region, problem = self.resolve_region(text)
+        if region is None:
+            return Reply(problem or texts.REGION_UNKNOWN.format(text=text), kind="info")
+        if for_group:
+            await self.state.update_group(who.chat_id, region=region)
+            return Reply(texts.GROUP_REGION_SET.format(region=region), kind="info")
+        if region == OTHER_REGION:
+            await self.state.clear_profile(who.user_id, "region")
+            return Reply(texts.REGION_CLEARED, kind="info")
+        await self.state.update_profile(who.user_id, region=region)
+        return Reply(texts.REGION_SET.format(region=region), kind="info")
+
+    def scheme_menu(self) -> Reply:
+        row = [Button(EMPLOYEE, f"setscheme:{EMPLOYEE}"), Button(RESIDENT, f"setscheme:{RESIDENT}")]
+        return Reply(texts.SCHEME_PROMPT, [row], "info")
+
+    async def set_scheme(self, who: Who, text: str) -> Reply:
+        scheme = SCHEME_WORDS.get(text.strip()) or scheme_of(text)
+        if scheme is None:
+            return Reply(texts.SCHEME_UNKNOWN, kind="info")
+        await self.state.update_profile(who.user_id, scheme=scheme)
+        return Reply(texts.SCHEME_SET.format(scheme=scheme), kind="info")
+
+    async def me(self, who: Who) -> Reply:
+        profile = await self.state.get_profile(who.user_id)
+        group = await self.state.get_group(who.chat_id) if who.group else {}
+        return Reply(
+            texts.ME.format(
+                region=profile.get("region", texts.ME_NOTHING),
+                scheme=profile.get("scheme", texts.ME_NOTHING),
+                group_region=group.get("region", texts.ME_NOTHING),
+            ),
+            kind="info",
+        )
+
+    async def reset(self, who: Who) -> Reply:
+        await self.state.clear_profile(who.user_id)
+        await self.state.clear_pending(who.chat_id, who.user_id)
+        await self.state.clear_context(who.chat_id, who.user_id)
+        return Reply(texts.RESET_DONE, kind="info")
+
+    async def stats(self) -> Reply:
+        counters = await self.state.get_stats()
+        unanswered = await self.state.top_unanswered(10)
+        feedback = await self.state.feedback_summary(10)
+        return Reply(
+            texts.STATS.format(
+                counters="\n".join(f"{k}: {v}" for k, v in sorted(counters.items())) or texts.STATS_EMPTY,
+                unanswered="\n".join(f"{n}× {q}" for q, n in unanswered) or texts.STATS_EMPTY,
+                feedback="\n".join(f"{e}: {up}/{down}" for e, up, down in feedback) or texts.STATS_EMPTY,
+            ),
+            kind="info",
+        )
 
     # -- helpers --------------------------------------------------------------------------
+    async def _known_slots(self, who: Who) -> tuple[str | None, str | None]:
+        profile = await self.state.get_profile(who.user_id)
+        region = profile.get("region")
+        if region is None and who.group:
+            region = (await self.state.get_group(who.chat_id)).get("region")
+        return region, profile.get("scheme")
+
     def _slot_value(self, slot: str, text: str) -> str | None:
         """A typed reply to a clarification: a place (city → province) or a scheme."""
         if slot == "region":
-            if text in (OTHER_REGION, "其他", "别的地方", "其它地区"):
+            if text in (OTHER_REGION, "其他", "其它", "别的地方", "其它地区"):
                 return OTHER_REGION
             place = self.engine.gazetteer.lookup(text) if len(text) <= 12 else None
-            if place is None:
-                found = self.engine.gazetteer.find(text) if len(text) <= 20 else []
+            if place is None and len(text) <= 20:
+                found = self.engine.gazetteer.find(text)
                 place = found[0].place if found else None
             return place.province if place is not None else None
-        return scheme_of(text)
+        return SCHEME_WORDS.get(text) or scheme_of(text)
 
-    async def _complete(self, user_id: int, chat_id: int, pending: dict[str, object], value: str) -> Reply:
-        await self.state.clear_pending(chat_id, user_id)
+    async def _complete(self, who: Who, pending: dict[str, Any], value: str) -> Reply:
+        await self.state.clear_pending(who.chat_id, who.user_id)
         slot = str(pending["slot"])
         if value != OTHER_REGION:
-            await self.state.update_profile(user_id, **{slot: value})
-        waiting = [self.engine.kb.by_id[i] for i in pending["waiting"] if i in self.engine.kb.by_id]  # type: ignore[attr-defined]
-        profile = await self.state.get_profile(user_id)
-        region = value if slot == "region" else profile.get("region")
-        scheme = value if slot == "scheme" else profile.get("scheme")
+            await self.state.update_profile(who.user_id, **{slot: value})
+        waiting = [self.engine.kb.by_id[i] for i in pending["waiting"] if i in self.engine.kb.by_id]
+        region, scheme = await self._known_slots(who)
+        if slot == "region":
+            region = value
+        else:
+            scheme = value
         decision = self.engine.choose(waiting, region=region, scheme=scheme)
         if decision.kind == "answer" and decision.entry is not None:
-            decision.context = Context(
-                query=str(pending.get("query", "")), region=region, entry_id=decision.entry.id
-            )
-        return await self._reply(user_id, chat_id, str(pending.get("question", "")), decision)
+            query = str(pending.get("query", ""))
+            decision.context = Context(query=query, region=decision.region, entry_id=decision.entry.id)
+            return await self._reply(who, str(pending.get("question", "")), decision)
+        # nothing for that choice: say so and offer what there is
+        await self.state.incr_stat("not_found")
+        prefix = (
+            texts.OTHER_REGION_NOTHING if value == OTHER_REGION else texts.MISSING_REGION.format(region=value)
+        )
+        rows = [[Button(e.question, f"ask:{e.id}")] for e in decision.near]
+        return Reply(prefix, rows, "not_found")
 
-    async def _reply(self, user_id: int, chat_id: int, question: str, decision: Decision) -> Reply:
+    async def _reply(self, who: Who, question: str, decision: Decision) -> Reply:
         if decision.context is not None and decision.kind in ("answer", "clarify"):
-            await self.state.set_context(chat_id, user_id, asdict(decision.context))
+            await self.state.set_context(who.chat_id, who.user_id, asdict(decision.context))
         if decision.kind == "answer" and decision.entry is not None:
-            buttons = [Button(e.question, f"ask:{e.id}") for e in decision.related]
-            return Reply(present.decision_text_body(decision), buttons, "answer", decision.entry.id)
+            await self.state.incr_stat("answered")
+            entry = decision.entry
+            rows = [[Button(e.question, f"ask:{e.id}")] for e in decision.related]
+            rows.append(
+                [
+                    Button(texts.BUTTON_UP, f"vote:up:{entry.id}"),
+                    Button(texts.BUTTON_DOWN, f"vote:down:{entry.id}"),
+                ]
+            )
+            return Reply(present.decision_text_body(decision), rows, "answer", entry.id)
         if decision.kind == "clarify":
+            await self.state.incr_stat("clarified")
             await self.state.set_pending(
-                chat_id,
-                user_id,
+                who.chat_id,
+                who.user_id,
                 {
                     "slot": decision.slot,
                     "waiting": [e.id for e in decision.waiting],
@@ -114,10 +255,15 @@ class Dialogue:
                 },
             )
             buttons = [Button(o, f"pick:{decision.slot}:{o}") for o in decision.options]
+            rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
             prompt = present.CLARIFY_REGION if decision.slot == "region" else present.CLARIFY_SCHEME
-            return Reply(prompt, buttons, "clarify")
+            return Reply(prompt, rows, "clarify")
         if decision.kind == "smalltalk":
             return Reply(present.decision_text(decision), kind="smalltalk")
+        await self.state.incr_stat("not_found")
         await self.state.record_unanswered(question)
-        buttons = [Button(e.question, f"ask:{e.id}") for e in decision.near]
-        return Reply(present.NOT_FOUND, buttons, "not_found")
+        text = present.NOT_FOUND
+        if decision.missing_region:
+            text = texts.MISSING_REGION.format(region=decision.missing_region) + "\n" + text
+        rows = [[Button(e.question, f"ask:{e.id}")] for e in decision.near]
+        return Reply(text, rows, "not_found")

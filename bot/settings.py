@@ -5,7 +5,7 @@ A bad value stops the start with one line naming the setting (see `load_settings
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     bot_token: SecretStr | None = None
+    bot_mode: Literal["polling", "webhook"] = "polling"
     telegram_api_url: str = DEFAULT_TELEGRAM_API
     redis_url: str | None = None
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()

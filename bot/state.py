@@ -1,41 +1,62 @@
-"""Conversation state behind one small async interface.
+"""Conversation state behind one small async interface, with an in-process and a Redis store.
 
-`MemoryStore` keeps everything in the process (console chat, tests, no REDIS_URL); the Redis
-implementation (same interface, same TTLs) arrives with the Telegram bot.
-Profiles have no TTL; a pending clarification lives 10 minutes; context 30 minutes.
+`MemoryStore` keeps everything in the process (console chat, tests, no REDIS_URL);
+`RedisStore` (bot/redis_store.py) keeps the same things in Redis under one key prefix.
+Profiles and group settings have no TTL; a pending clarification lives 10 minutes; the
+context of the last question 30 minutes.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, Protocol
 
 PENDING_TTL = 10 * 60
 CONTEXT_TTL = 30 * 60
+UNANSWERED_MAX_LEN = 200  # characters of a question kept for review
+VOTES = ("up", "down")
 
 
 class StateStore(Protocol):
+    # profile of a user: region (province short name), scheme, … — no TTL
     async def get_profile(self, user_id: int) -> dict[str, str]: ...
     async def update_profile(self, user_id: int, **fields: str) -> None: ...
-    async def clear_profile(self, user_id: int) -> None: ...
+    async def clear_profile(self, user_id: int, *fields: str) -> None: ...  # no fields: all
+    # clarification waiting for an answer in one chat (TTL PENDING_TTL)
     async def get_pending(self, chat_id: int, user_id: int) -> dict[str, Any] | None: ...
     async def set_pending(self, chat_id: int, user_id: int, pending: dict[str, Any]) -> None: ...
     async def clear_pending(self, chat_id: int, user_id: int) -> None: ...
+    # topic and slots of the last question, for follow-ups (TTL CONTEXT_TTL)
     async def get_context(self, chat_id: int, user_id: int) -> dict[str, Any] | None: ...
     async def set_context(self, chat_id: int, user_id: int, context: dict[str, Any]) -> None: ...
+    async def clear_context(self, chat_id: int, user_id: int) -> None: ...
+    # group settings (default region …) — no TTL
+    async def get_group(self, chat_id: int) -> dict[str, str]: ...
+    async def update_group(self, chat_id: int, **fields: str) -> None: ...
+    # questions nobody could answer, for operators to review
     async def record_unanswered(self, question: str) -> None: ...
     async def top_unanswered(self, limit: int = 10) -> list[tuple[str, int]]: ...
+    # 👍 / 👎 per entry, one vote per user (a new vote replaces the old one)
+    async def record_feedback(self, entry_id: str, user_id: int, vote: str) -> None: ...
+    async def feedback_summary(self, limit: int = 10) -> list[tuple[str, int, int]]: ...
+    # counters for /stats
+    async def incr_stat(self, name: str, amount: int = 1) -> None: ...
+    async def get_stats(self) -> dict[str, int]: ...
 
 
 class MemoryStore:
     """In-process state with the same TTLs as Redis; lost when the process exits."""
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._profiles: dict[int, dict[str, str]] = {}
+        self._groups: dict[int, dict[str, str]] = {}
         self._expiring: dict[tuple[str, int, int], tuple[float, dict[str, Any]]] = {}
         self._unanswered: Counter[str] = Counter()
+        self._feedback: dict[str, dict[int, str]] = {}
+        self._stats: Counter[str] = Counter()
 
     def _get(self, kind: str, chat_id: int, user_id: int) -> dict[str, Any] | None:
         item = self._expiring.get((kind, chat_id, user_id))
@@ -56,8 +77,13 @@ class MemoryStore:
     async def update_profile(self, user_id: int, **fields: str) -> None:
         self._profiles.setdefault(user_id, {}).update(fields)
 
-    async def clear_profile(self, user_id: int) -> None:
-        self._profiles.pop(user_id, None)
+    async def clear_profile(self, user_id: int, *fields: str) -> None:
+        if not fields:
+            self._profiles.pop(user_id, None)
+            return
+        profile = self._profiles.get(user_id, {})
+        for name in fields:
+            profile.pop(name, None)
 
     async def get_pending(self, chat_id: int, user_id: int) -> dict[str, Any] | None:
         return self._get("pending", chat_id, user_id)
@@ -74,8 +100,36 @@ class MemoryStore:
     async def set_context(self, chat_id: int, user_id: int, context: dict[str, Any]) -> None:
         self._set("ctx", chat_id, user_id, context, CONTEXT_TTL)
 
+    async def clear_context(self, chat_id: int, user_id: int) -> None:
+        self._expiring.pop(("ctx", chat_id, user_id), None)
+
+    async def get_group(self, chat_id: int) -> dict[str, str]:
+        return dict(self._groups.get(chat_id, {}))
+
+    async def update_group(self, chat_id: int, **fields: str) -> None:
+        self._groups.setdefault(chat_id, {}).update(fields)
+
     async def record_unanswered(self, question: str) -> None:
-        self._unanswered[question] += 1
+        self._unanswered[question.strip()[:UNANSWERED_MAX_LEN]] += 1
 
     async def top_unanswered(self, limit: int = 10) -> list[tuple[str, int]]:
         return self._unanswered.most_common(limit)
+
+    async def record_feedback(self, entry_id: str, user_id: int, vote: str) -> None:
+        if vote not in VOTES:
+            raise ValueError(f"vote must be one of {VOTES}")
+        self._feedback.setdefault(entry_id, {})[user_id] = vote
+
+    async def feedback_summary(self, limit: int = 10) -> list[tuple[str, int, int]]:
+        rows = [
+            (entry_id, sum(v == "up" for v in votes.values()), sum(v == "down" for v in votes.values()))
+            for entry_id, votes in self._feedback.items()
+        ]
+        rows.sort(key=lambda r: (-(r[1] + r[2]), r[0]))
+        return rows[:limit]
+
+    async def incr_stat(self, name: str, amount: int = 1) -> None:
+        self._stats[name] += amount
+
+    async def get_stats(self) -> dict[str, int]:
+        return dict(self._stats)

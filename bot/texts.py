@@ -1,9 +1,66 @@
-"""User-facing Chinese texts of the bot, kept in one place."""
+"""User-facing Chinese texts of the bot, kept in one place (knowledge/present.py holds the
+texts that describe answers themselves)."""
 
 from __future__ import annotations
 
 CONSOLE_BANNER = "医保政策助手 · 本地控制台（输入问题后回车；输入 /quit 退出）"
 CONSOLE_STATE_NOTE = "未设置 BOT_TOKEN：以本地控制台运行，对话状态保存在进程内存中（退出即清空）。"
-TELEGRAM_NOT_READY = (
-    "已设置 BOT_TOKEN，但 Telegram 机器人模式尚未实现（见 issue #4）。取消 BOT_TOKEN 可先用本地控制台试用。"
+MEMORY_STATE_WARNING = "未设置 REDIS_URL：对话状态保存在进程内存中，重启后丢失；多个进程之间不共享。"
+
+WELCOME = (
+    "您好！我是医保政策助手 🤝\n"
+    "可以直接问我医保、生育保险、社保卡的问题，比如异地就医备案、报销比例、生育津贴、"
+    "家庭共济、灵活就业缴费、医保卡挂失。说清楚地区（省或城市）和险种（职工/居民），回答更准。\n"
+    "回答都注明资料日期；各地规定可能不同，以当地医保部门最新规定为准。\n"
+    "试试这些问题："
+)
+HELP = (
+    "直接发送问题即可，例如：山西异地就医怎么备案？\n\n"
+    "/region 太原 — 设置您所在的地区（省或城市）\n"
+    "/scheme 职工 或 /scheme 居民 — 设置您的医保类型\n"
+    "/me — 查看我记住的信息\n"
+    "/reset — 清除我记住的信息\n"
+    "/ask 问题 — 在群里提问\n\n"
+    "找不到答案时，可拨打全国医保服务热线 12393，社保卡业务拨 12333。"
+)
+START_EXAMPLES = ("yidi.sx-how-to-file", "shengyu.male-worker-ratio", "ka.loss-still-usable")
+
+ASK_USAGE = "请在 /ask 后面写上问题，例如：/ask 山西异地就医怎么备案"
+REGION_PROMPT = "请选择您参保的地区，或发送 /region 加城市名（如 /region 太原）："
+REGION_SET = "已记住您的地区：{region}。以后的问题按{region}的规定回答（问题里提到别的地区时以问题为准）。"
+GROUP_REGION_SET = "已把本群的默认地区设为：{region}。"
+GROUP_REGION_ADMIN_ONLY = "只有群管理员可以设置本群的默认地区。"
+REGION_UNKNOWN = "没有认出“{text}”这个地区，请换成省名或城市名试试，例如：/region 太原"
+REGION_AMBIGUOUS = "“{text}”在多个省都有（{provinces}），请加上省名，例如：/region {example}"
+REGION_CLEARED = "已清除您的地区设置。"
+SCHEME_PROMPT = "请选择您的医保类型："
+SCHEME_SET = "已记住您的医保类型：{scheme}。"
+SCHEME_UNKNOWN = "请写“职工”或“居民”，例如：/scheme 职工"
+ME = "我记住的信息：\n地区：{region}\n医保类型：{scheme}\n本群默认地区：{group_region}"
+ME_NOTHING = "未设置"
+RESET_DONE = "已清除您的地区、险种和对话记录。"
+NOT_ADMIN = "抱歉，这个命令只对管理员开放。"
+NON_TEXT_HINT = "我只能看懂文字问题哦。请直接打字提问，例如：社保卡丢了怎么办？"
+ONLY_ASKER = "这个选择留给提问的人哦。"
+CLARIFY_EXPIRED = "这个问题已经过期了，请重新提问。"
+VOTE_THANKS = "感谢反馈！"
+MISSING_REGION = "暂时没有整理到{region}的相关规定。"
+OTHER_REGION_NOTHING = (
+    "这个问题目前只整理了上面几个地区的规定，您所在地区的做法请咨询当地医保部门或拨打 12393。"
+)
+BUTTON_UP = "👍 有用"
+BUTTON_DOWN = "👎 没用"
+STATS = "统计：\n{counters}\n\n最常见的未答问题：\n{unanswered}\n\n反馈（👍/👎）：\n{feedback}"
+STATS_EMPTY = "（暂无）"
+RELOAD_OK = "知识库已重新加载：{entries} 条。"
+RELOAD_FAILED = "知识库有错误，仍使用原来的知识库：\n{errors}"
+BROADCAST_NOT_YET = "广播功能还在开发中，暂不可用。"
+COMMANDS = (
+    ("start", "开始使用，看看能问什么"),
+    ("help", "使用说明"),
+    ("ask", "提问（群里用：/ask 问题）"),
+    ("region", "设置所在地区（省或城市）"),
+    ("scheme", "设置医保类型：职工或居民"),
+    ("me", "查看我记住的信息"),
+    ("reset", "清除我记住的信息"),
 )

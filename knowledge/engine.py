@@ -473,6 +473,11 @@ class Engine:
                 break
         return chosen
 
+    def answer_entry(self, entry: Entry, region: str | None = None) -> Decision:
+        """An answer decision for an entry the user picked (a suggestion button)."""
+        base = Decision("answer", region=region, context=Context(query=entry.question, entry_id=entry.id))
+        return self._answer(entry, 1.0, base)
+
     def choose(self, waiting: list[Entry], region: str | None = None, scheme: str | None = None) -> Decision:
         """Complete a clarification: the member for the chosen region/scheme (其他地区 → nationwide)."""
         reg = None if region == OTHER_REGION else region

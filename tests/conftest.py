@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
+from bot.redis_store import RedisStore
+from bot.state import MemoryStore, StateStore
+from knowledge.engine import Engine, load_engine
 from knowledge.gazetteer import Gazetteer, load_gazetteer
 from knowledge.loader import load_or_raise
 from knowledge.paths import PACKAGE_DATA
@@ -44,3 +47,23 @@ def gazetteer() -> Gazetteer:
 @pytest.fixture(scope="session")
 def kb(gazetteer: Gazetteer) -> KnowledgeBase:
     return load_or_raise(PACKAGE_DATA, gazetteer)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def state_store(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
+    """The same tests against the in-process store and against real Redis (own key prefix)."""
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    url: str = request.getfixturevalue("redis_url")
+    prefix: str = request.getfixturevalue("redis_prefix")
+    store = RedisStore.from_url(url, prefix)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    return load_engine()

@@ -51,10 +51,32 @@ async def test_console_follows_a_suggestion_by_number() -> None:
     assert f"【{suggestion}】" in second  # pressing 1 answered the first suggested question
 
 
-def test_bot_token_set_says_telegram_mode_is_not_ready() -> None:
-    result = run_bot("", BOT_TOKEN="123:abc")
-    assert result.returncode == 2
-    assert "BOT_TOKEN" in result.stderr
+def test_console_flag_wins_over_bot_token() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--console"],
+        input="谢谢\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BOT_TOKEN": "123:abc"},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "不客气" in result.stdout
+
+
+def test_webhook_mode_needs_a_webhook_url() -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in {"WEBHOOK_URL", "REDIS_URL"}}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--webhook"],
+        capture_output=True,
+        text=True,
+        env={**clean, "BOT_TOKEN": "123:abc"},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "WEBHOOK_URL" in result.stderr
 
 
 def test_bad_setting_stops_with_one_line_naming_it() -> None:

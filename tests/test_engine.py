@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.engine import OTHER_REGION, Engine, load_engine
+from knowledge.engine import OTHER_REGION, Engine
 from knowledge.gazetteer import Gazetteer
 from knowledge.normalise import normalise
 from knowledge.slots import EMPLOYEE, RESIDENT, extract_slots, scheme_of
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return load_engine()
 
 
 # -- normalisation ------------------------------------------------------------------------------

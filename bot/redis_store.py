@@ -1,0 +1,218 @@
+"""`RedisStore`: the `StateStore` interface of bot/state.py kept in Redis under one key prefix.
+
+Keys (``p`` is the prefix, ``yb:`` by default); nothing else is ever written:
+
+==========================================  ==========  ==============================
+key                                         type        lifetime
+==========================================  ==========  ==============================
+``{p}u:{user_id}``                          hash        no TTL (profile)
+``{p}pending:{chat_id}:{user_id}``          JSON str    ``PENDING_TTL`` (set renews it)
+``{p}ctx:{chat_id}:{user_id}``              JSON str    ``CONTEXT_TTL`` (set renews it)
+``{p}g:{chat_id}``                          hash        no TTL (group settings)
+``{p}unanswered``                           sorted set  member = trimmed question, score = count
+``{p}fb:{entry_id}``                        hash        user_id → ``up`` | ``down``
+``{p}fb:entries``                           set         ids of entries that have votes
+``{p}stats``                                hash        counter name → count
+==========================================  ==========  ==============================
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Self, cast
+
+from redis.asyncio import Redis
+
+from bot.state import CONTEXT_TTL, PENDING_TTL, UNANSWERED_MAX_LEN, VOTES
+
+if TYPE_CHECKING:
+    from bot.state import StateStore
+
+# `{p}fb:entries` is the index set, so no entry may be called that (knowledge ids always contain
+# a dot, see knowledge/loader.py ID_PATTERN, so real entries never are).
+_FEEDBACK_INDEX = "entries"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+class RedisStore:
+    """Conversation state in Redis, with the semantics and TTLs of `MemoryStore`.
+
+    Responses are decoded by this class, so the client may be created with either
+    ``decode_responses=True`` or ``False`` (bytes are read as UTF-8); `from_url` creates one with
+    ``decode_responses=True``. Pending clarifications and contexts are stored as JSON, so their
+    values must be JSON-serialisable and come back as JSON types (tuples as lists, keys as str).
+
+    `close` closes the client — also one passed in — as aiogram's ``RedisStorage.close`` does.
+    """
+
+    def __init__(self, redis: Redis, prefix: str = "yb:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "yb:") -> Self:
+        """A store with its own client for ``url`` (``redis://…``, ``rediss://…``, ``unix://…``)."""
+        return cls(Redis.from_url(url, decode_responses=True), prefix)
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    @property
+    def redis(self) -> Redis:
+        return self._redis
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def _profile_key(self, user_id: int) -> str:
+        return f"{self._prefix}u:{user_id}"
+
+    def _pending_key(self, chat_id: int, user_id: int) -> str:
+        return f"{self._prefix}pending:{chat_id}:{user_id}"
+
+    def _context_key(self, chat_id: int, user_id: int) -> str:
+        return f"{self._prefix}ctx:{chat_id}:{user_id}"
+
+    def _group_key(self, chat_id: int) -> str:
+        return f"{self._prefix}g:{chat_id}"
+
+    def _unanswered_key(self) -> str:
+        return f"{self._prefix}unanswered"
+
+    def _feedback_key(self, entry_id: str) -> str:
+        return f"{self._prefix}fb:{entry_id}"
+
+    def _feedback_index_key(self) -> str:
+        return f"{self._prefix}fb:{_FEEDBACK_INDEX}"
+
+    def _stats_key(self) -> str:
+        return f"{self._prefix}stats"
+
+    # -- helpers --------------------------------------------------------------------------
+
+    async def _get_hash(self, key: str) -> dict[str, str]:
+        # redis-py types hash and set commands as `Awaitable[T] | T` (one signature for the sync
+        # and the asyncio client); on redis.asyncio they are always awaitable.
+        raw = await cast("Awaitable[dict[bytes | str, bytes | str]]", self._redis.hgetall(key))
+        return {_text(k): _text(v) for k, v in raw.items()}
+
+    async def _update_hash(self, key: str, fields: dict[str, str]) -> None:
+        if fields:  # HSET needs at least one field; an empty update changes nothing
+            await cast("Awaitable[int]", self._redis.hset(key, mapping=fields))
+
+    async def _get_json(self, key: str) -> dict[str, Any] | None:
+        raw: bytes | str | None = await self._redis.get(key)
+        if raw is None:
+            return None
+        value = json.loads(raw)
+        return value if isinstance(value, dict) else None
+
+    async def _set_json(self, key: str, value: dict[str, Any], ttl: int) -> None:
+        await self._redis.set(key, json.dumps(value, ensure_ascii=False, separators=(",", ":")), ex=ttl)
+
+    # -- profile --------------------------------------------------------------------------
+
+    async def get_profile(self, user_id: int) -> dict[str, str]:
+        return await self._get_hash(self._profile_key(user_id))
+
+    async def update_profile(self, user_id: int, **fields: str) -> None:
+        await self._update_hash(self._profile_key(user_id), fields)
+
+    async def clear_profile(self, user_id: int, *fields: str) -> None:
+        """Forget the whole profile, or only ``fields`` of it when any are named."""
+        if fields:  # Redis drops the hash by itself when its last field goes
+            await cast("Awaitable[int]", self._redis.hdel(self._profile_key(user_id), *fields))
+        else:
+            await self._redis.delete(self._profile_key(user_id))
+
+    # -- pending clarification --------------------------------------------------------------
+
+    async def get_pending(self, chat_id: int, user_id: int) -> dict[str, Any] | None:
+        return await self._get_json(self._pending_key(chat_id, user_id))
+
+    async def set_pending(self, chat_id: int, user_id: int, pending: dict[str, Any]) -> None:
+        await self._set_json(self._pending_key(chat_id, user_id), pending, PENDING_TTL)
+
+    async def clear_pending(self, chat_id: int, user_id: int) -> None:
+        await self._redis.delete(self._pending_key(chat_id, user_id))
+
+    # -- context of the last question ---------------------------------------------------------
+
+    async def get_context(self, chat_id: int, user_id: int) -> dict[str, Any] | None:
+        return await self._get_json(self._context_key(chat_id, user_id))
+
+    async def set_context(self, chat_id: int, user_id: int, context: dict[str, Any]) -> None:
+        await self._set_json(self._context_key(chat_id, user_id), context, CONTEXT_TTL)
+
+    async def clear_context(self, chat_id: int, user_id: int) -> None:
+        await self._redis.delete(self._context_key(chat_id, user_id))
+
+    # -- group settings ---------------------------------------------------------------------
+
+    async def get_group(self, chat_id: int) -> dict[str, str]:
+        return await self._get_hash(self._group_key(chat_id))
+
+    async def update_group(self, chat_id: int, **fields: str) -> None:
+        await self._update_hash(self._group_key(chat_id), fields)
+
+    # -- unanswered questions -----------------------------------------------------------------
+
+    async def record_unanswered(self, question: str) -> None:
+        await self._redis.zincrby(self._unanswered_key(), 1, question.strip()[:UNANSWERED_MAX_LEN])
+
+    async def top_unanswered(self, limit: int = 10) -> list[tuple[str, int]]:
+        if limit <= 0:  # as Counter.most_common(n) for n <= 0
+            return []
+        rows: list[tuple[bytes | str, float]] = await self._redis.zrevrange(
+            self._unanswered_key(), 0, limit - 1, withscores=True
+        )
+        return [(_text(member), int(score)) for member, score in rows]
+
+    # -- feedback -----------------------------------------------------------------------------
+
+    async def record_feedback(self, entry_id: str, user_id: int, vote: str) -> None:
+        if vote not in VOTES:
+            raise ValueError(f"vote must be one of {VOTES}")
+        if entry_id == _FEEDBACK_INDEX:
+            raise ValueError(f"entry id {entry_id!r} is reserved by the feedback index key")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._feedback_key(entry_id), str(user_id), vote)
+            pipe.sadd(self._feedback_index_key(), entry_id)
+            await pipe.execute()
+
+    async def feedback_summary(self, limit: int = 10) -> list[tuple[str, int, int]]:
+        members = await cast("Awaitable[set[bytes | str]]", self._redis.smembers(self._feedback_index_key()))
+        entry_ids = [_text(m) for m in members]
+        if not entry_ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in entry_ids:
+                pipe.hvals(self._feedback_key(entry_id))
+            results: list[list[bytes | str]] = await pipe.execute()
+        rows: list[tuple[str, int, int]] = []
+        for entry_id, raw_votes in zip(entry_ids, results, strict=True):
+            votes = [_text(v) for v in raw_votes]
+            rows.append((entry_id, votes.count("up"), votes.count("down")))
+        rows.sort(key=lambda r: (-(r[1] + r[2]), r[0]))
+        return rows[:limit]
+
+    # -- counters -----------------------------------------------------------------------------
+
+    async def incr_stat(self, name: str, amount: int = 1) -> None:
+        await cast("Awaitable[int]", self._redis.hincrby(self._stats_key(), name, amount))
+
+    async def get_stats(self) -> dict[str, int]:
+        return {name: int(count) for name, count in (await self._get_hash(self._stats_key())).items()}
+
+
+if TYPE_CHECKING:
+
+    def _conforms(store: RedisStore) -> StateStore:  # mypy checks RedisStore against the Protocol
+        return store

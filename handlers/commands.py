@@ -1,0 +1,90 @@
+"""Commands for everyone, in private chats and groups: /start /help /ask /region /scheme /me /reset."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatMemberStatus
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import Message
+
+from bot import texts
+from bot.dialogue import Dialogue, Reply
+from handlers.replies import answer
+from handlers.scope import who
+
+router: Final[Router] = Router(name=__name__)
+router.message.filter(F.from_user)
+log = logging.getLogger(__name__)
+
+ADMIN_STATUSES = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR)
+
+
+@router.message(CommandStart())
+async def start(message: Message, dialogue: Dialogue) -> None:
+    assert message.from_user is not None
+    await answer(message, dialogue.start(), message.from_user.id)
+
+
+@router.message(Command("help"))
+async def help_(message: Message, dialogue: Dialogue) -> None:
+    assert message.from_user is not None
+    await answer(message, dialogue.help(), message.from_user.id)
+
+
+@router.message(Command("ask"))
+async def ask(message: Message, command: CommandObject, dialogue: Dialogue) -> None:
+    assert message.from_user is not None
+    asker = who(message.chat, message.from_user)
+    reply = await dialogue.handle_text(asker, command.args or "")
+    await answer(message, reply, message.from_user.id, quote=asker.group)
+
+
+async def is_group_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
+    member = await bot.get_chat_member(chat_id, user_id)
+    return member.status in ADMIN_STATUSES
+
+
+@router.message(Command("region"))
+async def region(message: Message, command: CommandObject, dialogue: Dialogue, bot: Bot) -> None:
+    assert message.from_user is not None
+    asker = who(message.chat, message.from_user)
+    if asker.group:
+        if not await is_group_admin(bot, message.chat.id, message.from_user.id):
+            await answer(
+                message, Reply(texts.GROUP_REGION_ADMIN_ONLY, kind="info"), asker.user_id, quote=True
+            )
+            return
+        if not command.args:
+            await answer(message, dialogue.region_menu(), asker.user_id, quote=True)
+            return
+        reply = await dialogue.set_region(asker, command.args, for_group=True)
+    elif command.args:
+        reply = await dialogue.set_region(asker, command.args)
+    else:
+        reply = dialogue.region_menu()
+    await answer(message, reply, asker.user_id, quote=asker.group)
+
+
+@router.message(Command("scheme"))
+async def scheme(message: Message, command: CommandObject, dialogue: Dialogue) -> None:
+    assert message.from_user is not None
+    asker = who(message.chat, message.from_user)
+    reply = await dialogue.set_scheme(asker, command.args) if command.args else dialogue.scheme_menu()
+    await answer(message, reply, asker.user_id, quote=asker.group)
+
+
+@router.message(Command("me"))
+async def me(message: Message, dialogue: Dialogue) -> None:
+    assert message.from_user is not None
+    asker = who(message.chat, message.from_user)
+    await answer(message, await dialogue.me(asker), asker.user_id, quote=asker.group)
+
+
+@router.message(Command("reset"))
+async def reset(message: Message, dialogue: Dialogue) -> None:
+    assert message.from_user is not None
+    asker = who(message.chat, message.from_user)
+    await answer(message, await dialogue.reset(asker), asker.user_id, quote=asker.group)

@@ -1,0 +1,36 @@
+"""Private chats: any text is a question; anything else gets a one-line hint."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.types import Message
+
+from bot import texts
+from bot.dialogue import Dialogue, Reply
+from handlers.replies import answer
+from handlers.scope import who
+
+router: Final[Router] = Router(name=__name__)
+router.message.filter(F.chat.type == ChatType.PRIVATE, F.from_user)
+
+
+@router.message(F.text & ~F.text.startswith("/"))
+async def question(message: Message, dialogue: Dialogue) -> None:
+    assert message.from_user is not None and message.text is not None
+    reply = await dialogue.handle_text(who(message.chat, message.from_user), message.text)
+    await answer(message, reply, message.from_user.id)
+
+
+@router.message(F.text.startswith("/"))
+async def unknown_command(message: Message, dialogue: Dialogue) -> None:
+    assert message.from_user is not None
+    await answer(message, dialogue.help(), message.from_user.id)
+
+
+@router.message()
+async def not_text(message: Message) -> None:
+    assert message.from_user is not None
+    await answer(message, Reply(texts.NON_TEXT_HINT, kind="hint"), message.from_user.id)

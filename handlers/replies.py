@@ -1,0 +1,38 @@
+"""Sending a dialogue Reply: rendered HTML pieces, the keyboard on the last piece."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.dialogue import Reply
+from bot.render import render
+from handlers.callback_data import pack_action
+
+BUTTON_TEXT_MAX = 60
+
+
+def keyboard(reply: Reply, asker_id: int) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    builder = InlineKeyboardBuilder()
+    for row in reply.buttons:
+        builder.row(
+            *(
+                InlineKeyboardButton(
+                    text=b.text[:BUTTON_TEXT_MAX], callback_data=pack_action(b.action, asker_id)
+                )
+                for b in row
+            )
+        )
+    return builder.as_markup()
+
+
+async def answer(message: Message, reply: Reply, asker_id: int, *, quote: bool = False) -> None:
+    """Send a reply in the message's chat (as a reply to it when `quote`, as in groups)."""
+    pieces = render(reply.text)
+    markup = keyboard(reply, asker_id)
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        send = message.reply if quote and index == 0 else message.answer
+        await send(piece, reply_markup=markup if last else None)

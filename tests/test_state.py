@@ -1,0 +1,424 @@
+"""One contract for both state stores: every test runs against `MemoryStore` and `RedisStore`.
+
+The Redis store talks to a real server (tests/conftest.py `redis_url`) under a key prefix of the
+test's own (`redis_prefix`, whose keys are deleted afterwards; no database is ever flushed).
+Expiry is checked with a fake clock for `MemoryStore` and through the keys' PTTL for Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.redis_store import RedisStore
+from bot.state import CONTEXT_TTL, PENDING_TTL, UNANSWERED_MAX_LEN, MemoryStore, StateStore
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Backend:
+    """What a test may need besides the store: the fake clock, or the raw Redis client."""
+
+    kind: str = ""
+    clock: FakeClock = field(default_factory=FakeClock)
+    raw: Redis | None = None  # decode_responses=True, for looking at keys directly
+    prefix: str = ""
+
+    def key(self, suffix: str) -> str:
+        return self.prefix + suffix
+
+    async def pttl(self, suffix: str) -> int:
+        assert self.raw is not None
+        return int(await self.raw.pttl(self.key(suffix)))
+
+
+@pytest.fixture
+def backend() -> Backend:
+    return Backend()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest, backend: Backend) -> AsyncIterator[StateStore]:
+    backend.kind = request.param
+    if request.param == "memory":
+        yield MemoryStore(clock=backend.clock)
+        return
+    # only the Redis half of the suite asks for a server
+    url: str = request.getfixturevalue("redis_url")
+    backend.prefix = request.getfixturevalue("redis_prefix")
+    backend.raw = Redis.from_url(url, decode_responses=True)
+    redis_store = RedisStore.from_url(url, backend.prefix)
+    try:
+        yield redis_store
+    finally:
+        await redis_store.close()
+        await backend.raw.aclose()
+
+
+# -- profile ----------------------------------------------------------------------------------
+
+
+async def test_profile_update_merges_and_clear_forgets(store: StateStore, backend: Backend) -> None:
+    assert await store.get_profile(1) == {}
+    await store.update_profile(1, region="北京")
+    await store.update_profile(1, scheme="职工")
+    assert await store.get_profile(1) == {"region": "北京", "scheme": "职工"}
+    await store.update_profile(1, region="上海")
+    assert await store.get_profile(1) == {"region": "上海", "scheme": "职工"}
+    assert await store.get_profile(2) == {}
+
+    got = await store.get_profile(1)
+    got["region"] = "广东"  # a copy: changing it changes nothing stored
+    assert (await store.get_profile(1))["region"] == "上海"
+
+    if backend.kind == "redis":
+        assert await backend.pttl("u:1") == -1  # no TTL
+
+    await store.clear_profile(1)
+    assert await store.get_profile(1) == {}
+    await store.clear_profile(1)  # clearing nothing is fine
+    await store.clear_profile(99)
+
+
+async def test_profile_clear_some_fields(store: StateStore) -> None:
+    await store.update_profile(1, region="北京", scheme="职工", city="海淀")
+    await store.clear_profile(1, "scheme", "missing")
+    assert await store.get_profile(1) == {"region": "北京", "city": "海淀"}
+    await store.clear_profile(1, "region", "city")
+    assert await store.get_profile(1) == {}
+    await store.clear_profile(2, "region")  # no profile at all
+    assert await store.get_profile(2) == {}
+
+
+async def test_profile_update_without_fields_changes_nothing(store: StateStore) -> None:
+    await store.update_profile(1)
+    assert await store.get_profile(1) == {}
+    await store.update_profile(2, region="北京")
+    await store.update_profile(2)
+    assert await store.get_profile(2) == {"region": "北京"}
+
+
+# -- pending clarification and context (same shape, different TTL) ------------------------------
+
+
+@dataclass(frozen=True)
+class Expiring:
+    name: str
+    key: str  # key under the prefix, with {chat} and {user}
+    ttl: int
+
+    def get(self, store: StateStore) -> Callable[[int, int], Awaitable[dict[str, Any] | None]]:
+        return getattr(store, f"get_{self.name}")  # type: ignore[no-any-return]
+
+    def set(self, store: StateStore) -> Callable[[int, int, dict[str, Any]], Awaitable[None]]:
+        return getattr(store, f"set_{self.name}")  # type: ignore[no-any-return]
+
+    def clear(self, store: StateStore) -> Callable[[int, int], Awaitable[None]]:
+        return getattr(store, f"clear_{self.name}")  # type: ignore[no-any-return]
+
+
+PENDING = Expiring("pending", "pending:{chat}:{user}", PENDING_TTL)
+CONTEXT = Expiring("context", "ctx:{chat}:{user}", CONTEXT_TTL)
+EXPIRING = pytest.mark.parametrize("kind", [PENDING, CONTEXT], ids=lambda k: k.name)
+
+VALUE: dict[str, Any] = {
+    "slot": "region",
+    "waiting": ["outpatient.beijing", "outpatient.shanghai-2024"],
+    "question": "门诊报销比例是多少？",
+    "query": "门诊 报销",
+    "region": None,
+    "count": 3,
+}
+
+
+@EXPIRING
+async def test_expiring_set_get_clear(store: StateStore, kind: Expiring) -> None:
+    get, set_, clear = kind.get(store), kind.set(store), kind.clear(store)
+    assert await get(-100, 7) is None
+    await set_(-100, 7, VALUE)
+    assert await get(-100, 7) == VALUE
+    assert await get(-100, 8) is None  # another user in the same chat
+    assert await get(-200, 7) is None  # the same user in another chat
+
+    got = await get(-100, 7)
+    assert got is not None
+    got["slot"] = "scheme"  # a copy
+    assert await get(-100, 7) == VALUE
+
+    await set_(-100, 7, {"slot": "scheme"})  # replaces, does not merge
+    assert await get(-100, 7) == {"slot": "scheme"}
+
+    await clear(-100, 7)
+    assert await get(-100, 7) is None
+    await clear(-100, 7)  # clearing nothing is fine
+
+
+async def test_pending_and_context_are_separate(store: StateStore) -> None:
+    await store.set_pending(1, 2, {"slot": "region"})
+    assert await store.get_context(1, 2) is None
+    await store.set_context(1, 2, {"query": "门诊"})
+    await store.clear_pending(1, 2)
+    assert await store.get_context(1, 2) == {"query": "门诊"}
+    assert await store.get_pending(1, 2) is None
+
+
+@EXPIRING
+async def test_expiring_lives_its_ttl(store: StateStore, backend: Backend, kind: Expiring) -> None:
+    get, set_ = kind.get(store), kind.set(store)
+    await set_(5, 6, VALUE)
+    if backend.kind == "memory":
+        backend.clock.advance(kind.ttl - 1)
+        assert await get(5, 6) == VALUE
+        backend.clock.advance(1)
+        assert await get(5, 6) is None
+    else:
+        assert 0 < await backend.pttl(kind.key.format(chat=5, user=6)) <= kind.ttl * 1000
+
+
+@EXPIRING
+async def test_expiring_set_again_renews_ttl(store: StateStore, backend: Backend, kind: Expiring) -> None:
+    get, set_ = kind.get(store), kind.set(store)
+    await set_(5, 6, VALUE)
+    if backend.kind == "memory":
+        backend.clock.advance(kind.ttl - 1)
+        await set_(5, 6, {"again": True})
+        backend.clock.advance(kind.ttl - 1)
+        assert await get(5, 6) == {"again": True}
+        backend.clock.advance(1)
+        assert await get(5, 6) is None
+    else:
+        assert backend.raw is not None
+        key = kind.key.format(chat=5, user=6)
+        await backend.raw.pexpire(backend.key(key), 2000)  # as if most of its life had passed
+        assert await backend.pttl(key) <= 2000
+        await set_(5, 6, {"again": True})
+        assert (kind.ttl - 60) * 1000 < await backend.pttl(key) <= kind.ttl * 1000
+        assert await get(5, 6) == {"again": True}
+
+
+# -- group settings -----------------------------------------------------------------------------
+
+
+async def test_group_settings(store: StateStore, backend: Backend) -> None:
+    assert await store.get_group(-1001) == {}
+    await store.update_group(-1001, region="广东")
+    await store.update_group(-1001, scheme="居民")
+    await store.update_group(-1001, region="浙江")
+    assert await store.get_group(-1001) == {"region": "浙江", "scheme": "居民"}
+    assert await store.get_group(-1002) == {}
+    await store.update_group(-1003)
+    assert await store.get_group(-1003) == {}
+    if backend.kind == "redis":
+        assert await backend.pttl("g:-1001") == -1  # no TTL
+
+
+async def test_group_and_profile_with_the_same_id_are_separate(store: StateStore) -> None:
+    await store.update_profile(5, region="北京")
+    await store.update_group(5, region="上海")
+    assert await store.get_profile(5) == {"region": "北京"}
+    assert await store.get_group(5) == {"region": "上海"}
+    await store.clear_profile(5)
+    assert await store.get_group(5) == {"region": "上海"}
+
+
+# -- unanswered questions -----------------------------------------------------------------------
+
+
+async def test_unanswered_counts_and_orders(store: StateStore) -> None:
+    assert await store.top_unanswered() == []
+    for question in ["异地就医怎么备案", "门诊慢特病", "异地就医怎么备案", "生育津贴", "门诊慢特病"]:
+        await store.record_unanswered(question)
+    await store.record_unanswered("  异地就医怎么备案\n")  # trimmed: the same question
+    assert await store.top_unanswered() == [("异地就医怎么备案", 3), ("门诊慢特病", 2), ("生育津贴", 1)]
+    assert await store.top_unanswered(2) == [("异地就医怎么备案", 3), ("门诊慢特病", 2)]
+    assert await store.top_unanswered(0) == []
+    counts = [count for _, count in await store.top_unanswered()]
+    assert all(isinstance(count, int) for count in counts)
+
+
+async def test_unanswered_keeps_the_first_characters(store: StateStore) -> None:
+    head = "报" * UNANSWERED_MAX_LEN
+    await store.record_unanswered(head + "销比例是多少")
+    await store.record_unanswered(f"  {head}另一个结尾")  # same first characters after trimming
+    assert await store.top_unanswered() == [(head, 2)]
+
+
+# -- feedback -----------------------------------------------------------------------------------
+
+
+async def test_feedback_one_vote_per_user(store: StateStore) -> None:
+    assert await store.feedback_summary() == []
+    await store.record_feedback("outpatient.beijing", 1, "up")
+    await store.record_feedback("outpatient.beijing", 2, "down")
+    assert await store.feedback_summary() == [("outpatient.beijing", 1, 1)]
+    await store.record_feedback("outpatient.beijing", 1, "down")  # replaces user 1's vote
+    assert await store.feedback_summary() == [("outpatient.beijing", 0, 2)]
+    await store.record_feedback("outpatient.beijing", 1, "down")  # the same vote again: no change
+    assert await store.feedback_summary() == [("outpatient.beijing", 0, 2)]
+
+
+async def test_feedback_summary_orders_by_votes_then_id(store: StateStore) -> None:
+    votes = {
+        "maternity.allowance": ["up"],
+        "outpatient.shanghai": ["up", "down"],
+        "outpatient.beijing": ["down", "down"],
+        "remote.filing": ["up", "up", "down"],
+    }
+    for entry_id, entry_votes in votes.items():
+        for user_id, vote in enumerate(entry_votes, start=1):
+            await store.record_feedback(entry_id, user_id, vote)
+    assert await store.feedback_summary() == [
+        ("remote.filing", 2, 1),
+        ("outpatient.beijing", 0, 2),
+        ("outpatient.shanghai", 1, 1),
+        ("maternity.allowance", 1, 0),
+    ]
+    assert await store.feedback_summary(2) == [("remote.filing", 2, 1), ("outpatient.beijing", 0, 2)]
+    assert await store.feedback_summary(0) == []
+
+
+@pytest.mark.parametrize("vote", ["meh", "UP", "", "👍"])
+async def test_feedback_rejects_other_votes(store: StateStore, vote: str) -> None:
+    await store.record_feedback("outpatient.beijing", 1, "up")
+    with pytest.raises(ValueError, match="vote must be one of"):
+        await store.record_feedback("outpatient.beijing", 1, vote)
+    with pytest.raises(ValueError):
+        await store.record_feedback("remote.filing", 2, vote)
+    assert await store.feedback_summary() == [("outpatient.beijing", 1, 0)]  # nothing written
+
+
+# -- counters -----------------------------------------------------------------------------------
+
+
+async def test_stats_counters(store: StateStore) -> None:
+    assert await store.get_stats() == {}
+    await store.incr_stat("answered")
+    await store.incr_stat("answered", 5)
+    await store.incr_stat("not_found")
+    await store.incr_stat("answered", -2)
+    stats = await store.get_stats()
+    assert stats == {"answered": 4, "not_found": 1}
+    assert all(isinstance(value, int) for value in stats.values())
+
+
+# -- Redis only -----------------------------------------------------------------------------------
+
+
+async def _all_keys(client: Redis) -> set[str]:
+    return {key async for key in client.scan_iter(match="*", count=1000)}
+
+
+async def _exercise(store: RedisStore) -> None:
+    """Call every method of the store once or more."""
+    await store.update_profile(11, region="北京", scheme="职工")
+    await store.clear_profile(11, "scheme")
+    await store.get_profile(11)
+    await store.update_profile(12, region="上海")
+    await store.clear_profile(12)
+    await store.set_pending(-21, 11, {"slot": "region"})
+    await store.get_pending(-21, 11)
+    await store.set_pending(-21, 12, {"slot": "scheme"})
+    await store.clear_pending(-21, 12)
+    await store.set_context(-21, 11, {"query": "门诊"})
+    await store.get_context(-21, 11)
+    await store.set_context(-21, 12, {"query": "住院"})
+    await store.clear_context(-21, 12)
+    await store.update_group(-21, region="广东")
+    await store.get_group(-21)
+    await store.record_unanswered("没人能答的问题")
+    await store.top_unanswered()
+    await store.record_feedback("outpatient.beijing", 11, "up")
+    await store.record_feedback("outpatient.beijing", 12, "down")
+    await store.feedback_summary()
+    await store.incr_stat("answered", 2)
+    await store.get_stats()
+
+
+async def test_redis_writes_only_under_its_prefix(redis_url: str, redis_prefix: str) -> None:
+    raw = Redis.from_url(redis_url, decode_responses=True)
+    store = RedisStore.from_url(redis_url, redis_prefix)
+    try:
+        before = await _all_keys(raw)
+        assert not {key for key in before if key.startswith(redis_prefix)}
+        await _exercise(store)
+        after = await _all_keys(raw)
+        assert {key for key in after - before if not key.startswith(redis_prefix)} == set()
+        mine = {key.removeprefix(redis_prefix) for key in after if key.startswith(redis_prefix)}
+        assert mine == {
+            "u:11",
+            "pending:-21:11",
+            "ctx:-21:11",
+            "g:-21",
+            "unanswered",
+            "fb:outpatient.beijing",
+            "fb:entries",
+            "stats",
+        }
+        types = {key: await raw.type(redis_prefix + key) for key in mine}
+        assert types == {
+            "u:11": "hash",
+            "pending:-21:11": "string",
+            "ctx:-21:11": "string",
+            "g:-21": "hash",
+            "unanswered": "zset",
+            "fb:outpatient.beijing": "hash",
+            "fb:entries": "set",
+            "stats": "hash",
+        }
+        assert await raw.hgetall(redis_prefix + "fb:outpatient.beijing") == {"11": "up", "12": "down"}
+        assert await raw.zscore(redis_prefix + "unanswered", "没人能答的问题") == 1
+    finally:
+        await store.close()
+        await raw.aclose()
+
+
+async def test_redis_store_reads_a_bytes_client(redis_url: str, redis_prefix: str) -> None:
+    """A client without decode_responses works the same (the store decodes what it reads)."""
+    client = Redis.from_url(redis_url)  # decode_responses=False: replies are bytes
+    store = RedisStore(client, redis_prefix)
+    try:
+        await _exercise(store)
+        assert await store.get_profile(11) == {"region": "北京"}
+        assert await store.get_pending(-21, 11) == {"slot": "region"}
+        assert await store.get_context(-21, 11) == {"query": "门诊"}
+        assert await store.get_group(-21) == {"region": "广东"}
+        assert await store.top_unanswered() == [("没人能答的问题", 1)]
+        assert await store.feedback_summary() == [("outpatient.beijing", 1, 1)]
+        assert await store.get_stats() == {"answered": 2}
+    finally:
+        await store.close()
+
+
+async def test_redis_from_url_and_defaults(redis_url: str) -> None:
+    store = RedisStore.from_url(redis_url)
+    try:
+        assert store.prefix == "yb:"
+        assert store.redis.connection_pool.connection_kwargs["decode_responses"] is True
+        assert await store.redis.ping()
+    finally:
+        await store.close()
+
+
+async def test_redis_refuses_the_feedback_index_as_an_entry_id(redis_url: str, redis_prefix: str) -> None:
+    store = RedisStore.from_url(redis_url, redis_prefix)
+    try:
+        with pytest.raises(ValueError, match="reserved"):
+            await store.record_feedback("entries", 1, "up")
+        await store.record_feedback("outpatient.beijing", 1, "up")
+        assert await store.feedback_summary() == [("outpatient.beijing", 1, 0)]
+    finally:
+        await store.close()
