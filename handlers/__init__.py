@@ -12,6 +12,13 @@ from handlers import admin, callbacks, commands, group, private
 
 
 def build_router() -> Router:
+    """A fresh router tree (one per Dispatcher; tests build several in one process)."""
     root = Router(name="root")
-    root.include_routers(admin.router, commands.router, callbacks.router, private.router, group.router)
+    root.include_routers(
+        admin.make_router(),
+        commands.make_router(),
+        callbacks.make_router(),
+        private.make_router(),
+        group.make_router(),
+    )
     return root

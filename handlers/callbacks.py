@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
 
@@ -13,8 +11,6 @@ from handlers.callback_data import AskCB, PickCB, SetCB, VoteCB
 from handlers.commands import is_group_admin
 from handlers.replies import answer
 from handlers.scope import who
-
-router: Final[Router] = Router(name=__name__)
 
 
 async def _deliver(query: CallbackQuery, reply: Reply) -> None:
@@ -26,7 +22,6 @@ async def _deliver(query: CallbackQuery, reply: Reply) -> None:
     await answer(query.message, reply, query.from_user.id)
 
 
-@router.callback_query(AskCB.filter())
 async def ask(query: CallbackQuery, callback_data: AskCB, dialogue: Dialogue) -> None:
     if not isinstance(query.message, Message):
         await query.answer()
@@ -35,7 +30,6 @@ async def ask(query: CallbackQuery, callback_data: AskCB, dialogue: Dialogue) ->
     await _deliver(query, await dialogue.handle_button(asker, f"ask:{callback_data.entry}"))
 
 
-@router.callback_query(PickCB.filter())
 async def pick(query: CallbackQuery, callback_data: PickCB, dialogue: Dialogue) -> None:
     if callback_data.uid != query.from_user.id:
         await query.answer(texts.ONLY_ASKER, show_alert=True)
@@ -48,7 +42,6 @@ async def pick(query: CallbackQuery, callback_data: PickCB, dialogue: Dialogue) 
     await _deliver(query, await dialogue.handle_button(asker, action))
 
 
-@router.callback_query(VoteCB.filter())
 async def vote(query: CallbackQuery, callback_data: VoteCB, dialogue: Dialogue) -> None:
     if query.message is not None:
         asker = who(query.message.chat, query.from_user)
@@ -58,7 +51,6 @@ async def vote(query: CallbackQuery, callback_data: VoteCB, dialogue: Dialogue) 
     await query.answer(reply.text)
 
 
-@router.callback_query(SetCB.filter())
 async def set_field(query: CallbackQuery, callback_data: SetCB, dialogue: Dialogue, bot: Bot) -> None:
     if callback_data.uid != query.from_user.id:
         await query.answer(texts.ONLY_ASKER, show_alert=True)
@@ -75,3 +67,12 @@ async def set_field(query: CallbackQuery, callback_data: SetCB, dialogue: Dialog
     else:
         reply = await dialogue.handle_button(asker, f"set{callback_data.field}:{callback_data.value}")
     await _deliver(query, reply)
+
+
+def make_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(ask, AskCB.filter())
+    router.callback_query.register(pick, PickCB.filter())
+    router.callback_query.register(vote, VoteCB.filter())
+    router.callback_query.register(set_field, SetCB.filter())
+    return router

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Final
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatMemberStatus
@@ -15,26 +14,21 @@ from bot.dialogue import Dialogue, Reply
 from handlers.replies import answer
 from handlers.scope import who
 
-router: Final[Router] = Router(name=__name__)
-router.message.filter(F.from_user)
 log = logging.getLogger(__name__)
 
 ADMIN_STATUSES = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR)
 
 
-@router.message(CommandStart())
 async def start(message: Message, dialogue: Dialogue) -> None:
     assert message.from_user is not None
     await answer(message, dialogue.start(), message.from_user.id)
 
 
-@router.message(Command("help"))
 async def help_(message: Message, dialogue: Dialogue) -> None:
     assert message.from_user is not None
     await answer(message, dialogue.help(), message.from_user.id)
 
 
-@router.message(Command("ask"))
 async def ask(message: Message, command: CommandObject, dialogue: Dialogue) -> None:
     assert message.from_user is not None
     asker = who(message.chat, message.from_user)
@@ -47,7 +41,6 @@ async def is_group_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
     return member.status in ADMIN_STATUSES
 
 
-@router.message(Command("region"))
 async def region(message: Message, command: CommandObject, dialogue: Dialogue, bot: Bot) -> None:
     assert message.from_user is not None
     asker = who(message.chat, message.from_user)
@@ -68,7 +61,6 @@ async def region(message: Message, command: CommandObject, dialogue: Dialogue, b
     await answer(message, reply, asker.user_id, quote=asker.group)
 
 
-@router.message(Command("scheme"))
 async def scheme(message: Message, command: CommandObject, dialogue: Dialogue) -> None:
     assert message.from_user is not None
     asker = who(message.chat, message.from_user)
@@ -76,15 +68,27 @@ async def scheme(message: Message, command: CommandObject, dialogue: Dialogue) -
     await answer(message, reply, asker.user_id, quote=asker.group)
 
 
-@router.message(Command("me"))
 async def me(message: Message, dialogue: Dialogue) -> None:
     assert message.from_user is not None
     asker = who(message.chat, message.from_user)
     await answer(message, await dialogue.me(asker), asker.user_id, quote=asker.group)
 
 
-@router.message(Command("reset"))
 async def reset(message: Message, dialogue: Dialogue) -> None:
     assert message.from_user is not None
     asker = who(message.chat, message.from_user)
     await answer(message, await dialogue.reset(asker), asker.user_id, quote=asker.group)
+
+
+def make_router() -> Router:
+    """Commands for everyone; `/ask@botname` is matched too (aiogram checks the mention)."""
+    router = Router(name=__name__)
+    router.message.filter(F.from_user)
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    router.message.register(ask, Command("ask"))
+    router.message.register(region, Command("region"))
+    router.message.register(scheme, Command("scheme"))
+    router.message.register(me, Command("me"))
+    router.message.register(reset, Command("reset"))
+    return router

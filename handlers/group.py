@@ -5,8 +5,6 @@ Everything else in a group is other people's conversation and is left alone.
 
 from __future__ import annotations
 
-from typing import Final
-
 from aiogram import Bot, F, Router
 from aiogram.filters import BaseFilter
 from aiogram.types import Message
@@ -14,9 +12,6 @@ from aiogram.types import Message
 from bot.dialogue import Dialogue
 from handlers.replies import answer
 from handlers.scope import GROUP_TYPES, who
-
-router: Final[Router] = Router(name=__name__)
-router.message.filter(F.chat.type.in_(GROUP_TYPES), F.from_user, F.text)
 
 
 class AddressedToBot(BaseFilter):
@@ -40,8 +35,15 @@ class AddressedToBot(BaseFilter):
         return False
 
 
-@router.message(AddressedToBot())
 async def question(message: Message, question: str, dialogue: Dialogue) -> None:
     assert message.from_user is not None
     reply = await dialogue.handle_text(who(message.chat, message.from_user), question)
     await answer(message, reply, message.from_user.id, quote=True)
+
+
+def make_router() -> Router:
+    """Groups only; messages not addressed to the bot fall through unanswered."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type.in_(GROUP_TYPES), F.from_user, F.text)
+    router.message.register(question, AddressedToBot())
+    return router

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.types import Message
@@ -13,24 +11,28 @@ from bot.dialogue import Dialogue, Reply
 from handlers.replies import answer
 from handlers.scope import who
 
-router: Final[Router] = Router(name=__name__)
-router.message.filter(F.chat.type == ChatType.PRIVATE, F.from_user)
 
-
-@router.message(F.text & ~F.text.startswith("/"))
 async def question(message: Message, dialogue: Dialogue) -> None:
     assert message.from_user is not None and message.text is not None
     reply = await dialogue.handle_text(who(message.chat, message.from_user), message.text)
     await answer(message, reply, message.from_user.id)
 
 
-@router.message(F.text.startswith("/"))
 async def unknown_command(message: Message, dialogue: Dialogue) -> None:
     assert message.from_user is not None
     await answer(message, dialogue.help(), message.from_user.id)
 
 
-@router.message()
 async def not_text(message: Message) -> None:
     assert message.from_user is not None
     await answer(message, Reply(texts.NON_TEXT_HINT, kind="hint"), message.from_user.id)
+
+
+def make_router() -> Router:
+    """Private chats only."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE, F.from_user)
+    router.message.register(question, F.text & ~F.text.startswith("/"))
+    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(not_text)
+    return router

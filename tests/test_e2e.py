@@ -1,0 +1,234 @@
+"""End to end: the real aiogram Dispatcher, long polling a Bot API stub server on 127.0.0.1,
+with state in real Redis. Assertions are on the requests the bot actually sent."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher
+
+from bot.app import create_bot, create_dispatcher
+from bot.settings import load_settings
+from knowledge.engine import Engine
+from tests.stub_api import Call, StubBotAPI
+
+ADMIN = 777
+USER = 1001
+GROUP = -100200
+BOT_USERNAME = "yibao_test_bot"
+
+
+@dataclass
+class Running:
+    stub: StubBotAPI
+    bot: Bot
+    dp: Dispatcher
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [
+            str(c.params.get("text", ""))
+            for c in self.stub.calls("sendMessage")
+            if c.params["chat_id"] == chat_id
+        ]
+
+    async def reply_to(self, push: Any, *, count: int = 1, method: str = "sendMessage") -> list[Call]:
+        """Push an update and wait for `count` new calls of `method`."""
+        before = len(self.stub.calls(method))
+        push()
+        calls = await self.stub.wait_for(method, count=before + count, timeout=10)
+        return calls[before:]
+
+
+def buttons(call: Call) -> list[dict[str, Any]]:
+    markup = call.params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def data_starting(call: Call, prefix: str) -> list[str]:
+    return [b["callback_data"] for b in buttons(call) if b.get("callback_data", "").startswith(prefix)]
+
+
+@pytest.fixture
+async def running(engine: Engine, redis_url: str, redis_prefix: str) -> AsyncIterator[Running]:
+    stub = StubBotAPI(username=BOT_USERNAME, admins={GROUP: [ADMIN]})
+    base = await stub.start()
+    settings = load_settings(
+        bot_token="42:TEST",
+        telegram_api_url=base,
+        redis_url=redis_url,
+        admin_ids=str(ADMIN),
+        knowledge_dir=None,
+    )
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, engine=engine, prefix=redis_prefix)
+    task = asyncio.create_task(
+        dp.start_polling(
+            bot, handle_signals=False, polling_timeout=1, allowed_updates=dp.resolve_used_update_types()
+        )
+    )
+    await stub.wait_for("setMyCommands", timeout=10)
+    try:
+        yield Running(stub, bot, dp)
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await dp.stop_polling()
+        await asyncio.wait_for(task, timeout=10)
+        await stub.stop()
+
+
+async def test_commands_registered_in_chinese(running: Running) -> None:
+    commands = running.stub.calls("setMyCommands")[0].params["commands"]
+    names = {c["command"] for c in commands}
+    assert {"start", "help", "ask", "region", "scheme", "me", "reset"} <= names
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in c["description"]) for c in commands)
+
+
+async def test_private_question_answer_with_keyboard(running: Running) -> None:
+    (sent,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "社保卡挂失了还能看病吗"))
+    assert sent.params["parse_mode"] == "HTML"
+    assert "资料日期" in sent.params["text"] and "以当地医保部门最新规定为准" in sent.params["text"]
+    assert data_starting(sent, "q:")  # related questions
+    assert data_starting(sent, "v:up:") and data_starting(sent, "v:down:")
+
+
+async def test_related_question_button_answers_in_a_new_message(running: Running) -> None:
+    (first,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "社保卡挂失了还能看病吗"))
+    data = data_starting(first, "q:")[0]
+    message_id = first.result["message_id"]
+    (second,) = await running.reply_to(lambda: running.stub.push_callback(USER, USER, data, message_id))
+    assert second.params["text"] != first.params["text"]
+    assert running.stub.calls("answerCallbackQuery")
+
+
+async def test_clarify_by_button_then_profile_reused(running: Running) -> None:
+    (asked,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "医保缴费基数是多少"))
+    picks = data_starting(asked, "p:region:")
+    shanxi = next(d for d in picks if "山西" in d)
+    (answered,) = await running.reply_to(
+        lambda: running.stub.push_callback(USER, USER, shanxi, asked.result["message_id"])
+    )
+    assert "山西" in answered.params["text"] and "7194" in answered.params["text"]
+    (again,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "缴费基数怎么定"))
+    assert "7194" in again.params["text"]  # no second question about the region
+
+
+async def test_clarify_by_typed_city(running: Running) -> None:
+    await running.reply_to(lambda: running.stub.push_message(USER, USER, "医保缴费基数是多少"))
+    (answered,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "大同"))
+    assert "7194" in answered.params["text"]
+
+
+async def test_feedback_buttons_store_votes(running: Running) -> None:
+    (sent,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "社保卡挂失了还能看病吗"))
+    up = data_starting(sent, "v:up:")[0]
+    (ack,) = await running.reply_to(
+        lambda: running.stub.push_callback(USER, USER, up, sent.result["message_id"]),
+        method="answerCallbackQuery",
+    )
+    assert ack.params["text"] == "感谢反馈！"
+    dialogue = running.dp["dialogue"]
+    assert await dialogue.state.feedback_summary() == [("ka.loss-still-usable", 1, 0)]
+
+
+async def test_context_followup(running: Running) -> None:
+    await running.reply_to(
+        lambda: running.stub.push_message(USER, USER, "北京和山西职工医保异地报销比例一样吗")
+    )
+    (second,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "那居民医保呢"))
+    assert "居民医保" in second.params["text"].split("\n")[0]
+
+
+async def test_not_found_gives_hotline(running: Running) -> None:
+    (sent,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "明天北京下雨吗"))
+    assert "12393" in sent.params["text"]
+
+
+async def test_html_in_user_text_is_escaped(running: Running) -> None:
+    (sent,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "/region <b>火星&</b>"))
+    assert "&lt;b&gt;火星&amp;&lt;/b&gt;" in sent.params["text"]
+
+
+async def test_non_text_gets_a_hint(running: Running) -> None:
+    sticker = running.stub.build_message(
+        USER,
+        USER,
+        None,
+        sticker={
+            "file_id": "x",
+            "file_unique_id": "y",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        },
+    )
+    (sent,) = await running.reply_to(lambda: running.stub.push_update({"message": sticker}))
+    assert "文字" in sent.params["text"]
+
+
+async def test_non_admin_broadcast_refused_admin_stats_allowed(running: Running) -> None:
+    (refused,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "/broadcast 大家好"))
+    assert "管理员" in refused.params["text"]
+    (stats,) = await running.reply_to(lambda: running.stub.push_message(ADMIN, ADMIN, "/stats"))
+    assert "统计" in stats.params["text"]
+
+
+# -- groups -------------------------------------------------------------------------------------
+async def test_group_ignores_ordinary_messages(running: Running) -> None:
+    running.stub.push_message(GROUP, USER, "社保卡挂失了还能看病吗")
+    (sent,) = await running.reply_to(
+        lambda: running.stub.push_message(GROUP, USER, "/ask 社保卡挂失了还能看病吗")
+    )
+    # only the /ask got an answer
+    assert len([t for t in running.texts(GROUP) if "资料日期" in t]) == 1
+    assert sent.params.get("reply_parameters", {}).get("message_id") or sent.params.get("reply_to_message_id")
+
+
+async def test_group_ask_with_bot_username(running: Running) -> None:
+    text = f"/ask@{BOT_USERNAME} 社保卡挂失了还能看病吗"
+    (sent,) = await running.reply_to(lambda: running.stub.push_message(GROUP, USER, text))
+    assert "资料日期" in sent.params["text"]
+
+
+async def test_group_mention_and_reply_to_bot(running: Running) -> None:
+    text = f"@{BOT_USERNAME} 社保卡挂失了还能看病吗"
+    entity = [{"type": "mention", "offset": 0, "length": len(BOT_USERNAME) + 1}]
+    (sent,) = await running.reply_to(lambda: running.stub.push_message(GROUP, USER, text, entities=entity))
+    assert "资料日期" in sent.params["text"]
+    (replied,) = await running.reply_to(
+        lambda: running.stub.push_message(GROUP, USER, "那补办的卡为什么用不了", reply_to_bot=True)
+    )
+    assert "资料日期" in replied.params["text"]
+
+
+async def test_group_clarification_only_for_the_asker(running: Running) -> None:
+    (asked,) = await running.reply_to(
+        lambda: running.stub.push_message(GROUP, USER, "/ask 医保缴费基数是多少")
+    )
+    shanxi = next(d for d in data_starting(asked, "p:region:") if "山西" in d)
+    (alert,) = await running.reply_to(
+        lambda: running.stub.push_callback(GROUP, 2002, shanxi, asked.result["message_id"]),
+        method="answerCallbackQuery",
+    )
+    assert alert.params.get("show_alert") is True
+    (answered,) = await running.reply_to(
+        lambda: running.stub.push_callback(GROUP, USER, shanxi, asked.result["message_id"])
+    )
+    assert "7194" in answered.params["text"]
+
+
+async def test_group_region_needs_a_group_admin(running: Running) -> None:
+    (refused,) = await running.reply_to(lambda: running.stub.push_message(GROUP, USER, "/region 太原"))
+    assert "管理员" in refused.params["text"]
+    (done,) = await running.reply_to(lambda: running.stub.push_message(GROUP, ADMIN, "/region 太原"))
+    assert "山西" in done.params["text"]
+    (answered,) = await running.reply_to(
+        lambda: running.stub.push_message(GROUP, 4004, "/ask 医保缴费基数是多少")
+    )
+    assert "7194" in answered.params["text"]
