@@ -37,26 +37,38 @@ CROSS_REGION_WORD = "异地"
 class Weights:
     """Score weights and decision thresholds; tuned on knowledge/eval/dev.yaml (see README)."""
 
-    query_coverage: float = 0.40  # share of the question's (idf-weighted) words found in a phrasing
-    doc_coverage: float = 0.20  # share of the phrasing's words found in the question
-    bigram_coverage: float = 0.20  # the same over character bigrams (typos, other word splits)
-    fuzzy: float = 0.20  # rapidfuzz similarity of the word strings
-    answer: float = 0.05  # words found in the answer text (low: answers are long)
+    query_coverage: float = 0.4  # share of the question's (idf-weighted) words found in a phrasing
+    doc_coverage: float = 0.075  # share of the phrasing's words found in the question
+    bigram_coverage: float = 0.0  # the same over character bigrams (typos, other word splits)
+    fuzzy: float = 0.2  # rapidfuzz similarity of the word strings
+    answer: float = 0.0625  # words found in the answer text (low: answers are long)
     entry_coverage: float = 0.1  # the question's words found across all of an entry's phrasings
     unseen_idf_scale: float = 1.0  # weight of words the index has never seen (see Engine._idf)
     region_match: float = 0.12
     region_mismatch: float = 0.25
-    profile_region_match: float = 0.05
+    profile_region_match: float = 0.0625
     profile_region_mismatch: float = 0.08
-    scheme_match: float = 0.04
+    scheme_match: float = 0.05
     scheme_mismatch: float = 0.06
     answer_threshold: float = 0.42  # used when no confidence model is fitted
     # Logistic confidence model: (bias, one coefficient per CONFIDENCE_FEATURES), fitted by
     # bench/tune_engine.py on the development sets; empty → plain score threshold.
-    confidence: tuple[float, ...] = ()
-    confidence_threshold: float = 0.5
+    confidence: tuple[float, ...] = (
+        -5.5264,
+        2.8529,
+        8.7335,
+        -6.0343,
+        2.2669,
+        -1.3686,
+        2.4372,
+        1.1202,
+        3.38,
+        2.0874,
+        1.2839,
+    )
+    confidence_threshold: float = 0.375
     margin: float = 0.02
-    nationwide_preference: float = 0.05  # region unknown: prefer a 全国 entry this close to the best
+    nationwide_preference: float = 0.0375  # region unknown: prefer a 全国 entry this close to the best
     near_threshold: float = 0.25
     candidate_docs: int = 80
     candidate_entries: int = 12
