@@ -140,11 +140,18 @@ def total_right(engine: Engine, cases: list[Case]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--confidence-only", action="store_true", help="keep the ranking weights; refit confidence"
+    )
     args = parser.parse_args()
     engine = load_engine()
     cases = dev_cases()
     print(f"dev cases: {len(cases)}")
-    ranked = tune_ranking(engine, cases, args.rounds)
+    if args.confidence_only:
+        ranked = dataclasses.replace(engine.weights, confidence=(), answer_threshold=-1.0)
+        engine.weights = ranked
+    else:
+        ranked = tune_ranking(engine, cases, args.rounds)
     x, y = training_rows(engine, cases)
     coef = fit_logistic(x, y)
     engine.weights = dataclasses.replace(ranked, confidence=tuple(round(float(c), 4) for c in coef))

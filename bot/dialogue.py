@@ -263,7 +263,9 @@ class Dialogue:
         await self.state.incr_stat("not_found")
         await self.state.record_unanswered(question)
         text = present.NOT_FOUND
-        if decision.missing_region:
+        if decision.out_of_scope:
+            text = present.OUT_OF_SCOPE.format(topic=decision.out_of_scope)
+        elif decision.missing_region:
             text = texts.MISSING_REGION.format(region=decision.missing_region) + "\n" + text
         rows = [[Button(e.question, f"ask:{e.id}")] for e in decision.near]
         return Reply(text, rows, "not_found")

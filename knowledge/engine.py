@@ -54,19 +54,9 @@ class Weights:
     # Logistic confidence model: (bias, one coefficient per CONFIDENCE_FEATURES), fitted by
     # bench/tune_engine.py on the development sets; empty → plain score threshold.
     confidence: tuple[float, ...] = (
-        -5.5264,
-        2.8529,
-        8.7335,
-        -6.0343,
-        2.2669,
-        -1.3686,
-        2.4372,
-        1.1202,
-        3.38,
-        2.0874,
-        1.2839,
-    )
-    confidence_threshold: float = 0.375
+        -5.2542, 2.8127, 8.7421, -6.1203, 2.3068, -1.4194, 2.4982, 1.0737, 3.2409, 2.0891, 1.339, -0.2908,
+    )  # fmt: skip
+    confidence_threshold: float = 0.3
     margin: float = 0.02
     nationwide_preference: float = 0.0375  # region unknown: prefer a 全国 entry this close to the best
     near_threshold: float = 0.25
@@ -109,6 +99,7 @@ class Decision:
     context: Context | None = None  # what to remember for the next turn
     followup: bool = False
     missing_region: str | None = None  # not_found because we have nothing for this region
+    out_of_scope: str | None = None  # not_found because the question is about this other topic
     confidence: float = 0.0  # of the top candidate that applies (see Engine.confidence)
     features: list[float] = field(default_factory=list)  # what the confidence was computed from
 
@@ -132,12 +123,16 @@ class Engine:
         tokenizer: Tokenizer,
         smalltalk: dict[str, frozenset[str]] | None = None,
         weights: Weights | None = None,
+        out_of_scope: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.kb = kb
         self.gazetteer = gazetteer
         self.tokenizer = tokenizer
         self.weights = weights or Weights()
         self._smalltalk = smalltalk or {}
+        self._out_of_scope = out_of_scope or {}
+        # what each entry is asked as, to tell whether it is about an out-of-scope word
+        self._entry_text = {e.id: normalise(" ".join((e.question, *e.alternates))) for e in kb.entries}
         self._entries = list(kb.entries)
         self._phrasings: list[_Phrasing] = []
         domain_words = set(tokenizer.vocabulary_words)
@@ -259,9 +254,20 @@ class Engine:
             acov = sum(self._idf(t) for t in ans_shared) / q_idf
             # the question's words found anywhere in the entry's phrasings taken together
             ecov = sum(self._idf(t) for t in q_words & self._entry_words[idx]) / q_idf
+            # the most telling word of the question that this entry never mentions (失业金, 交强险)
+            unmatched = q_words - self._entry_words[idx] - self._answer_words[idx]
+            miss = max((self._idf(t) for t in unmatched), default=0.0) / self._words.unseen_idf
             adjust = self._agreement(entry, slots_region, profile_region, scheme)
             total = best_lex + w.answer * acov + w.entry_coverage * ecov + adjust
-            parts = {**best, "lex": best_lex, "answer": acov, "ecov": ecov, "slots": adjust, "known": known}
+            parts = {
+                **best,
+                "lex": best_lex,
+                "answer": acov,
+                "ecov": ecov,
+                "miss": miss,
+                "slots": adjust,
+                "known": known,
+            }
             out.append(Candidate(entry, total, parts))
         out.sort(key=lambda c: c.score, reverse=True)
         return out
@@ -350,6 +356,11 @@ class Engine:
         if eligible:
             base.features = confidence_features(eligible)
             base.confidence = self.confidence(eligible)
+        topic = self._outside_topic(norm, eligible[0].entry if eligible else None)
+        if topic is not None:
+            base.out_of_scope = topic
+            base.near = []
+            return base
         if not eligible or base.confidence < w.confidence_threshold:
             base.near = [c.entry for c in candidates[:3] if c.score >= w.near_threshold]
             base.score = candidates[0].score if candidates else 0.0
@@ -371,6 +382,14 @@ class Engine:
             if decision is not None:
                 return decision
         return self._answer(best.entry, best.score, base)
+
+    def _outside_topic(self, text: str, best: Entry | None) -> str | None:
+        """The neighbouring topic a question is about, when the best entry never mentions it."""
+        for name, words in self._out_of_scope.items():
+            for word in words:
+                if word in text and (best is None or word not in self._entry_text[best.id]):
+                    return name
+        return None
 
     def confidence(self, ranked: list[Candidate]) -> float:
         """How sure we are that the top candidate answers the question, in [0, 1].
@@ -505,7 +524,19 @@ class Engine:
         return self._answer(pick, 1.0, base)
 
 
-CONFIDENCE_FEATURES = ("score", "gap", "qcov", "dcov", "bcov", "fuzz", "answer", "ecov", "known", "maxshared")
+CONFIDENCE_FEATURES = (
+    "score",
+    "gap",
+    "qcov",
+    "dcov",
+    "bcov",
+    "fuzz",
+    "answer",
+    "ecov",
+    "known",
+    "maxshared",
+    "miss",
+)
 
 
 def confidence_features(ranked: list[Candidate]) -> list[float]:
@@ -525,8 +556,23 @@ def load_smalltalk(directory: Path | str | None = None) -> dict[str, frozenset[s
     }
 
 
+def load_out_of_scope(directory: Path | str | None = None) -> dict[str, tuple[str, ...]]:
+    doc = load_yaml(data_dir(directory) / "out_of_scope.yaml") or {}
+    return {
+        str(t["name"]): tuple(normalise(str(w)) for w in t.get("words") or [])
+        for t in doc.get("topics") or []
+    }
+
+
 def load_engine(directory: Path | str | None = None, weights: Weights | None = None) -> Engine:
     """Load data, gazetteer and vocabulary once and build the index."""
     gazetteer = load_gazetteer(directory)
     kb = load_or_raise(directory, gazetteer)
-    return Engine(kb, gazetteer, load_tokenizer(directory), load_smalltalk(directory), weights)
+    return Engine(
+        kb,
+        gazetteer,
+        load_tokenizer(directory),
+        load_smalltalk(directory),
+        weights,
+        load_out_of_scope(directory),
+    )

@@ -129,7 +129,11 @@ def score_cases(name: str, cases: Iterable[Case], run: Callable[[Case], Outcome]
 
 
 # -- baselines --------------------------------------------------------------------------------
-def wratio_baseline(engine: Engine, threshold: float) -> Callable[[Case], Outcome]:
+# A baseline ranks entries and gives its best score; `tuned_baseline` applies a threshold.
+Ranker = Callable[[Case], tuple[tuple[str, ...], float]]
+
+
+def wratio_baseline(engine: Engine) -> Ranker:
     """rapidfuzz WRatio over the question strings (canonical + alternates) alone."""
     texts: list[str] = []
     owners: list[str] = []
@@ -138,17 +142,16 @@ def wratio_baseline(engine: Engine, threshold: float) -> Callable[[Case], Outcom
             texts.append(text)
             owners.append(entry.id)
 
-    def run(case: Case) -> Outcome:
+    def rank(case: Case) -> tuple[tuple[str, ...], float]:
         query = f"{case.context} {case.q}" if case.context else case.q
         hits = process.extract(query, texts, scorer=fuzz.WRatio, limit=12)
-        ranked = list(dict.fromkeys(owners[i] for _t, _s, i in hits))
-        best = hits[0][1] if hits else 0.0
-        return Outcome("answer" if best >= threshold else "not_found", tuple(ranked))
+        ranked = tuple(dict.fromkeys(owners[i] for _t, _s, i in hits))
+        return ranked, (hits[0][1] / 100 if hits else 0.0)
 
-    return run
+    return rank
 
 
-def bm25_baseline(engine: Engine, threshold: float) -> Callable[[Case], Outcome]:
+def bm25_baseline(engine: Engine) -> Ranker:
     """Plain BM25 over default jieba tokens of the question strings; no slots, synonyms or fuzz."""
     seg = jieba.Tokenizer()
     texts: list[list[str]] = []
@@ -159,26 +162,29 @@ def bm25_baseline(engine: Engine, threshold: float) -> Callable[[Case], Outcome]
             owners.append(entry.id)
     index = BM25(texts)
 
-    def run(case: Case) -> Outcome:
+    def rank(case: Case) -> tuple[tuple[str, ...], float]:
         query = f"{case.context} {case.q}" if case.context else case.q
         words = [t for t in seg.lcut(query, HMM=False) if t.strip()]
         scores = index.scores(words) / (index.upper_bound(words) or 1.0)
         order = np.argsort(-scores)[:12]
-        ranked = list(dict.fromkeys(owners[int(i)] for i in order))
-        best = float(scores[order[0]]) if len(order) else 0.0
-        return Outcome("answer" if best >= threshold else "not_found", tuple(ranked))
+        ranked = tuple(dict.fromkeys(owners[int(i)] for i in order))
+        return ranked, (float(scores[order[0]]) if len(order) else 0.0)
 
-    return run
+    return rank
 
 
-def tuned_baseline(
-    name: str, make: Callable[[float], Callable[[Case], Outcome]], cases: list[Case], grid: Iterable[float]
-) -> Report:
+def tuned_baseline(name: str, rank: Ranker, cases: list[Case], grid: Iterable[float]) -> Report:
     """Give each baseline its own best rejection threshold (most cases right), for fairness."""
+    ranked = {id(c): rank(c) for c in cases}
     best: Report | None = None
-    best_value = -1.0
+    best_value = -1
     for threshold in grid:
-        report = score_cases(f"{name} (threshold {threshold:g})", cases, make(threshold))
+
+        def run(case: Case, t: float = threshold) -> Outcome:
+            top, score = ranked[id(case)]
+            return Outcome("answer" if score >= t else "not_found", top)
+
+        report = score_cases(f"{name} (threshold {threshold:.2f})", cases, run)
         value = sum(report.hits.get(m, 0) for m in ("top1", "oos_rejected", "near_rejected"))
         if value > best_value:
             best, best_value = report, value
@@ -216,8 +222,8 @@ def run_eval(engine: Engine, path: Path, show_misses: bool = False) -> tuple[Rep
     cases = load_cases(path)
     ours = score_cases("engine", cases, lambda c: engine_outcome(engine, c))
     baselines = [
-        tuned_baseline("WRatio", lambda t: wratio_baseline(engine, t), cases, range(50, 96, 5)),
-        tuned_baseline("BM25", lambda t: bm25_baseline(engine, t), cases, np.arange(0.1, 0.8, 0.05)),
+        tuned_baseline("WRatio", wratio_baseline(engine), cases, np.arange(0.3, 0.96, 0.05)),
+        tuned_baseline("BM25", bm25_baseline(engine), cases, np.arange(0.0, 0.8, 0.05)),
     ]
     return ours, baselines
 

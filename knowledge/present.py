@@ -19,6 +19,10 @@ NOT_FOUND = (
     "抱歉，暂时没有找到与您问题匹配的政策解答。\n"
     "可以换个说法再问一次（说明地区、险种会更准），或拨打" + HOTLINES + "咨询。"
 )
+OUT_OF_SCOPE = (
+    "这个问题属于“{topic}”方面，不在本助手整理的医保政策资料范围内。"
+    "养老、失业、工伤保险和社保卡问题可拨打 12333，医保问题可拨打 12393。"
+)
 DID_YOU_MEAN = "您是不是想问："
 RELATED = "您可能还想问："
 CLARIFY_REGION = (
@@ -70,6 +74,8 @@ def decision_text(decision: Decision) -> str:
     if decision.kind == "clarify":
         prompt = CLARIFY_REGION if decision.slot == "region" else CLARIFY_SCHEME
         return _with_list(prompt, "", decision.options)
+    if decision.out_of_scope:
+        return OUT_OF_SCOPE.format(topic=decision.out_of_scope)
     return _with_list(NOT_FOUND, DID_YOU_MEAN, [e.question for e in decision.near])
 
 

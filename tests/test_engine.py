@@ -169,3 +169,20 @@ def test_followup_changes_the_scheme(engine: Engine) -> None:
 
 def test_short_text_without_context_is_not_a_followup(engine: Engine) -> None:
     assert not engine.decide("北京呢").followup
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [("失业金一个月能领多少钱", "失业保险"), ("退休金每个月能涨多少", "养老保险"), ("住房公积金怎么提取", "住房公积金")],
+)
+def test_neighbouring_topics_are_named_not_answered(engine: Engine, question: str, topic: str) -> None:
+    decision = engine.decide(question)
+    assert decision.kind == "not_found"
+    assert decision.out_of_scope == topic
+
+
+def test_out_of_scope_word_does_not_block_an_entry_that_mentions_it(engine: Engine) -> None:
+    # 灵活就业 entries talk about 养老保险 themselves
+    decision = engine.decide("灵活就业人员的养老保险和医保什么时候交")
+    assert decision.kind == "answer"
+    assert decision.entry is not None and decision.entry.topic == "缴费与参保"
