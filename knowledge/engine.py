@@ -57,6 +57,8 @@ class Weights:
         -5.2542, 2.8127, 8.7421, -6.1203, 2.3068, -1.4194, 2.4982, 1.0737, 3.2409, 2.0891, 1.339, -0.2908,
     )  # fmt: skip
     confidence_threshold: float = 0.3
+    min_score: float = 0.2  # never answer below this score, whatever the confidence model says
+    region_gap: float = 0.1  # a rule for another province leading by this much → not_found
     margin: float = 0.02
     nationwide_preference: float = 0.0375  # region unknown: prefer a 全国 entry this close to the best
     near_threshold: float = 0.25
@@ -356,12 +358,18 @@ class Engine:
         if eligible:
             base.features = confidence_features(eligible)
             base.confidence = self.confidence(eligible)
+        if (
+            eligible
+            and candidates[0] is not eligible[0]
+            and candidates[0].score - eligible[0].score > w.region_gap
+        ):
+            eligible = []  # the question is clearly about a topic we only have for other provinces
         topic = self._outside_topic(norm, eligible[0].entry if eligible else None)
         if topic is not None:
             base.out_of_scope = topic
             base.near = []
             return base
-        if not eligible or base.confidence < w.confidence_threshold:
+        if not eligible or base.confidence < w.confidence_threshold or eligible[0].score < w.min_score:
             base.near = [c.entry for c in candidates[:3] if c.score >= w.near_threshold]
             base.score = candidates[0].score if candidates else 0.0
             if candidates and not self._applies(candidates[0].entry, text_regions):

@@ -173,7 +173,11 @@ def test_short_text_without_context_is_not_a_followup(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("question", "topic"),
-    [("失业金一个月能领多少钱", "失业保险"), ("退休金每个月能涨多少", "养老保险"), ("住房公积金怎么提取", "住房公积金")],
+    [
+        ("失业金一个月能领多少钱", "失业保险"),
+        ("退休金每个月能涨多少", "养老保险"),
+        ("住房公积金怎么提取", "住房公积金"),
+    ],
 )
 def test_neighbouring_topics_are_named_not_answered(engine: Engine, question: str, topic: str) -> None:
     decision = engine.decide(question)
