@@ -10,9 +10,6 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand
 from aiohttp import web
 from redis.asyncio import Redis
@@ -61,13 +58,10 @@ def create_dispatcher(
     settings: Settings, engine: Engine | None = None, prefix: str = KEY_PREFIX
 ) -> Dispatcher:
     state, redis = create_state(settings, prefix)
-    storage: BaseStorage
-    if redis is not None:
-        storage = RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}fsm", with_bot_id=True))
-    else:
-        storage = MemoryStorage()
     dialogue = Dialogue(engine or load_engine(settings.knowledge_dir), state)
-    dp = Dispatcher(storage=storage, settings=settings, dialogue=dialogue, redis=redis)
+    # Conversation state lives in our own store (bot/state.py), not in aiogram's FSM: with the
+    # FSM off, aiogram does not read a state key from storage for every update.
+    dp = Dispatcher(disable_fsm=True, settings=settings, dialogue=dialogue, redis=redis)
     dp.include_router(build_router())
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)

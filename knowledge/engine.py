@@ -106,11 +106,14 @@ class Decision:
     features: list[float] = field(default_factory=list)  # what the confidence was computed from
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Phrasing:
     entry_index: int
     tokens: Tokens
     joined: str
+    words: frozenset[str] = frozenset()
+    grams: frozenset[str] = frozenset()
+    idf_sum: float = 1.0  # Σ idf of its words: query-independent, computed once
 
 
 _FOLLOWUP_LEAD = re.compile(r"^(那|那么|那要是|要是|如果是|如果|换成|改成|假如|还有)")
@@ -151,6 +154,10 @@ class Engine:
         self._doc_entry = np.asarray([p.entry_index for p in self._phrasings], dtype=np.int32)
         self._words = BM25(p.tokens.words for p in self._phrasings)
         self._bigrams = BM25(p.tokens.bigrams for p in self._phrasings)
+        for phrasing in self._phrasings:
+            phrasing.words = frozenset(phrasing.tokens.words)
+            phrasing.grams = frozenset(phrasing.tokens.bigrams)
+            phrasing.idf_sum = sum(self._words.idf[t] for t in phrasing.words) or 1.0
         self._answer_words = [set(self.tokenizer.words(normalise(e.answer))) for e in self._entries]
         self._entry_words: list[set[str]] = [set() for _ in self._entries]
         for phrasing in self._phrasings:
@@ -225,40 +232,38 @@ class Engine:
                 break
 
         q_words = set(words)
-        q_grams = set(grams)
-        q_idf = sum(self._idf(t) for t in q_words) or 1.0
-        g_idf = sum(self._bigrams.term_idf(g) for g in q_grams) or 1.0
+        idf = {t: self._idf(t) for t in q_words}  # looked up once per query
+        gram_idf = {g: self._bigrams.term_idf(g) for g in set(grams)}
+        q_idf = sum(idf.values()) or 1.0
+        g_idf = sum(gram_idf.values()) or 1.0
         q_joined = "".join(words)
-        known = sum(self._idf(t) for t in q_words if t in self._words.idf) / q_idf
+        known = sum(v for t, v in idf.items() if t in self._words.idf) / q_idf
+        ceiling = self._words.unseen_idf
         out: list[Candidate] = []
         for idx in entry_ids:
             entry = self._entries[idx]
             best: dict[str, float] = {}
             best_lex = -1.0
             for phrasing in self._by_entry[idx]:
-                p_words = set(phrasing.tokens.words)
-                shared = q_words & p_words
-                shared_idf = sum(self._idf(t) for t in shared)
+                shared = q_words & phrasing.words
+                shared_idf = sum(idf[t] for t in shared)
                 qcov = shared_idf / q_idf
-                p_idf = sum(self._idf(t) for t in p_words) or 1.0
-                dcov = shared_idf / p_idf
-                shared_g = q_grams & set(phrasing.tokens.bigrams)
-                bcov = sum(self._bigrams.term_idf(g) for g in shared_g) / g_idf
+                dcov = shared_idf / phrasing.idf_sum
+                bcov = sum(gram_idf[g] for g in gram_idf.keys() & phrasing.grams) / g_idf
                 fz = fuzz.ratio(q_joined, phrasing.joined) / 100.0
                 lex = (
                     w.query_coverage * qcov + w.doc_coverage * dcov + w.bigram_coverage * bcov + w.fuzzy * fz
                 )
                 if lex > best_lex:
                     best_lex = lex
-                    top_shared = max((self._idf(t) for t in shared), default=0.0) / self._words.unseen_idf
+                    top_shared = max((idf[t] for t in shared), default=0.0) / ceiling
                     best = {"qcov": qcov, "dcov": dcov, "bcov": bcov, "fuzz": fz, "maxshared": top_shared}
-            ans_shared = q_words & self._answer_words[idx]
-            acov = sum(self._idf(t) for t in ans_shared) / q_idf
+            acov = sum(idf[t] for t in q_words & self._answer_words[idx]) / q_idf
             # the question's words found anywhere in the entry's phrasings taken together
-            ecov = sum(self._idf(t) for t in q_words & self._entry_words[idx]) / q_idf
+            ecov = sum(idf[t] for t in q_words & self._entry_words[idx]) / q_idf
             # the most telling word of the question that this entry never mentions (失业金, 交强险)
             unmatched = q_words - self._entry_words[idx] - self._answer_words[idx]
-            miss = max((self._idf(t) for t in unmatched), default=0.0) / self._words.unseen_idf
+            miss = max((idf[t] for t in unmatched), default=0.0) / ceiling
             adjust = self._agreement(entry, slots_region, profile_region, scheme)
             total = best_lex + w.answer * acov + w.entry_coverage * ecov + adjust
             parts = {
