@@ -232,3 +232,50 @@ async def test_group_region_needs_a_group_admin(running: Running) -> None:
         lambda: running.stub.push_message(GROUP, 4004, "/ask 医保缴费基数是多少")
     )
     assert "7194" in answered.params["text"]
+
+
+async def test_edited_message_is_ignored_without_crash(running: Running) -> None:
+    edited = running.stub.build_message(USER, USER, "社保卡挂失了还能看病吗", edit_date=1_700_000_000)
+    running.stub.push_update({"edited_message": edited})
+    (sent,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "谢谢"))
+    assert "不客气" in sent.params["text"]
+    assert not any("资料日期" in t for t in running.texts(USER))  # the edit got no answer
+
+
+async def test_webhook_checks_the_secret_and_answers(
+    engine: Engine, redis_url: str, redis_prefix: str
+) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import WEBHOOK_PATH, create_webhook_app
+
+    async with StubBotAPI(username=BOT_USERNAME) as stub:
+        settings = load_settings(
+            bot_token="42:TEST",
+            telegram_api_url=stub.base_url,
+            redis_url=redis_url,
+            webhook_url="https://bot.example.com/webhook",
+            webhook_secret="s3cret",
+        )
+        bot = create_bot(settings)
+        dp = create_dispatcher(settings, engine=engine, prefix=redis_prefix)
+        client = TestClient(TestServer(create_webhook_app(settings, bot, dp)))
+        await client.start_server()
+        try:
+            hook = stub.calls("setWebhook")[0].params
+            assert hook["url"] == "https://bot.example.com/webhook" and hook["secret_token"] == "s3cret"
+            update = {"update_id": 1, "message": stub.build_message(USER, USER, "社保卡挂失了还能看病吗")}
+            bad = await client.post(
+                WEBHOOK_PATH, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "no"}
+            )
+            assert bad.status == 401
+            good = await client.post(
+                WEBHOOK_PATH, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+            )
+            assert good.status == 200
+            (sent,) = await stub.wait_for("sendMessage", timeout=10)
+            assert "资料日期" in sent.params["text"]
+            health = await client.get("/health")
+            assert (await health.json()) == {"ok": True}
+        finally:
+            await client.close()
