@@ -109,7 +109,6 @@ class Decision:
 @dataclass(slots=True)
 class _Phrasing:
     entry_index: int
-    tokens: Tokens
     joined: str
     words: frozenset[str] = frozenset()
     grams: frozenset[str] = frozenset()
@@ -147,21 +146,24 @@ class Engine:
         self._fixer = HomophoneFixer(domain_words, tokenizer.word_freq)
         self._freq = tokenizer.word_freq
         self._log_total = math.log(max(sum(self._freq.values()), 1))
+        token_lists: list[Tokens] = []
         for index, entry in enumerate(self._entries):
             for text in (entry.question, *entry.alternates):
                 tokens = self._topic_tokens(extract_slots(normalise(text), gazetteer))
-                self._phrasings.append(_Phrasing(index, tokens, "".join(tokens.words)))
+                token_lists.append(tokens)
+                self._phrasings.append(_Phrasing(index, "".join(tokens.words)))
         self._doc_entry = np.asarray([p.entry_index for p in self._phrasings], dtype=np.int32)
-        self._words = BM25(p.tokens.words for p in self._phrasings)
-        self._bigrams = BM25(p.tokens.bigrams for p in self._phrasings)
-        for phrasing in self._phrasings:
-            phrasing.words = frozenset(phrasing.tokens.words)
-            phrasing.grams = frozenset(phrasing.tokens.bigrams)
+        self._words = BM25(t.words for t in token_lists)
+        self._bigrams = BM25(t.bigrams for t in token_lists)
+        # keep only the sets the re-ranking needs; the token lists are dropped with this frame
+        for phrasing, tokens in zip(self._phrasings, token_lists, strict=True):
+            phrasing.words = frozenset(tokens.words)
+            phrasing.grams = frozenset(tokens.bigrams)
             phrasing.idf_sum = sum(self._words.idf[t] for t in phrasing.words) or 1.0
         self._answer_words = [set(self.tokenizer.words(normalise(e.answer))) for e in self._entries]
         self._entry_words: list[set[str]] = [set() for _ in self._entries]
         for phrasing in self._phrasings:
-            self._entry_words[phrasing.entry_index].update(phrasing.tokens.words)
+            self._entry_words[phrasing.entry_index].update(phrasing.words)
         self._by_entry: dict[int, list[_Phrasing]] = defaultdict(list)
         for phrasing in self._phrasings:
             self._by_entry[phrasing.entry_index].append(phrasing)
