@@ -26,7 +26,7 @@ from knowledge.normalise import normalise
 from knowledge.paths import data_dir
 from knowledge.schema import ALL_SCHEMES, NATIONWIDE, Entry, KnowledgeBase
 from knowledge.slots import EMPLOYEE, RESIDENT, Slots, extract_slots, strip_scheme_words
-from knowledge.tokenize import Tokenizer, Tokens, load_tokenizer
+from knowledge.tokenize import Tokenizer, Tokens, bigrams, load_tokenizer
 from knowledge.yamlio import load_yaml
 
 OTHER_REGION = "其他地区"
@@ -111,7 +111,6 @@ class _Phrasing:
     entry_index: int
     joined: str
     words: frozenset[str] = frozenset()
-    grams: frozenset[str] = frozenset()
     idf_sum: float = 1.0  # Σ idf of its words: query-independent, computed once
 
 
@@ -158,7 +157,6 @@ class Engine:
         # keep only the sets the re-ranking needs; the token lists are dropped with this frame
         for phrasing, tokens in zip(self._phrasings, token_lists, strict=True):
             phrasing.words = frozenset(tokens.words)
-            phrasing.grams = frozenset(tokens.bigrams)
             phrasing.idf_sum = sum(self._words.idf[t] for t in phrasing.words) or 1.0
         self._answer_words = [set(self.tokenizer.words(normalise(e.answer))) for e in self._entries]
         self._entry_words: list[set[str]] = [set() for _ in self._entries]
@@ -246,20 +244,23 @@ class Engine:
             entry = self._entries[idx]
             best: dict[str, float] = {}
             best_lex = -1.0
+            best_phrasing = self._by_entry[idx][0]
             for phrasing in self._by_entry[idx]:
                 shared = q_words & phrasing.words
                 shared_idf = sum(idf[t] for t in shared)
                 qcov = shared_idf / q_idf
                 dcov = shared_idf / phrasing.idf_sum
-                bcov = sum(gram_idf[g] for g in gram_idf.keys() & phrasing.grams) / g_idf
+                bcov = self._gram_coverage(gram_idf, g_idf, phrasing) if w.bigram_coverage else 0.0
                 fz = fuzz.ratio(q_joined, phrasing.joined) / 100.0
                 lex = (
                     w.query_coverage * qcov + w.doc_coverage * dcov + w.bigram_coverage * bcov + w.fuzzy * fz
                 )
                 if lex > best_lex:
-                    best_lex = lex
+                    best_lex, best_phrasing = lex, phrasing
                     top_shared = max((idf[t] for t in shared), default=0.0) / ceiling
                     best = {"qcov": qcov, "dcov": dcov, "bcov": bcov, "fuzz": fz, "maxshared": top_shared}
+            # bigram coverage still informs the confidence model when it does not rank
+            best["bcov"] = self._gram_coverage(gram_idf, g_idf, best_phrasing)
             acov = sum(idf[t] for t in q_words & self._answer_words[idx]) / q_idf
             # the question's words found anywhere in the entry's phrasings taken together
             ecov = sum(idf[t] for t in q_words & self._entry_words[idx]) / q_idf
@@ -280,6 +281,11 @@ class Engine:
             out.append(Candidate(entry, total, parts))
         out.sort(key=lambda c: c.score, reverse=True)
         return out
+
+    @staticmethod
+    def _gram_coverage(gram_idf: dict[str, float], total: float, phrasing: _Phrasing) -> float:
+        # bigrams recomputed from the joined words: cheaper than keeping a set per phrasing
+        return sum(gram_idf[g] for g in gram_idf.keys() & set(bigrams(phrasing.joined))) / total
 
     def _idf(self, term: str) -> float:
         """The index's idf for known words; for words the index has never seen, an idf from

@@ -9,6 +9,7 @@ agree and a query costs one pypinyin call.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from functools import lru_cache
 
 from pypinyin import lazy_pinyin
 
@@ -20,8 +21,14 @@ def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
 
 
+@lru_cache(maxsize=20000)
+def _char_key(char: str) -> str:
+    return lazy_pinyin(char)[0]
+
+
 def _keys(chars: str) -> list[str]:
-    return lazy_pinyin(list(chars))
+    """Toneless pinyin of each character (cached per character: pypinyin is slow per call)."""
+    return [_char_key(c) for c in chars]
 
 
 class HomophoneFixer:
