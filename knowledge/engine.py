@@ -30,6 +30,20 @@ from knowledge.tokenize import Tokenizer, Tokens, bigrams, load_tokenizer
 from knowledge.yamlio import load_yaml
 
 OTHER_REGION = "其他地区"
+INSURANCE_WORDS = (
+    "医保",
+    "社保",
+    "医保卡",
+    "报销",
+    "就医",
+    "住院",
+    "门诊",
+    "备案",
+    "生育保险",
+    "参保",
+    "结算",
+    "药店",
+)
 CROSS_REGION_WORD = "异地"
 
 
@@ -58,7 +72,7 @@ class Weights:
     )  # fmt: skip
     confidence_threshold: float = 0.3
     min_score: float = 0.2  # never answer below this score, whatever the confidence model says
-    region_gap: float = 0.1  # a rule for another province leading by this much → not_found
+    region_gap: float = 0.2  # a rule for another province leading by this much → not_found
     margin: float = 0.02
     nationwide_preference: float = 0.0375  # region unknown: prefer a 全国 entry this close to the best
     near_threshold: float = 0.25
@@ -127,6 +141,7 @@ class Engine:
         smalltalk: dict[str, frozenset[str]] | None = None,
         weights: Weights | None = None,
         out_of_scope: dict[str, tuple[str, ...]] | None = None,
+        generic_words: frozenset[str] = frozenset(),
     ) -> None:
         self.kb = kb
         self.gazetteer = gazetteer
@@ -134,6 +149,8 @@ class Engine:
         self.weights = weights or Weights()
         self._smalltalk = smalltalk or {}
         self._out_of_scope = out_of_scope or {}
+        # canonical forms, as the tokenizer emits them
+        self._generic = frozenset(self.tokenizer.canonical(w) for w in generic_words)
         # what each entry is asked as, to tell whether it is about an out-of-scope word
         self._entry_text = {e.id: normalise(" ".join((e.question, *e.alternates))) for e in kb.entries}
         self._entries = list(kb.entries)
@@ -143,6 +160,8 @@ class Engine:
             for text in (entry.question, *entry.alternates):
                 domain_words.update(tokenizer.raw_words(normalise(text)))
         self._fixer = HomophoneFixer(domain_words, tokenizer.word_freq)
+        # canonical words that make a two-place question one about insurance
+        self._insurance_words = frozenset(tokenizer.canonical(w) for w in INSURANCE_WORDS)
         self._freq = tokenizer.word_freq
         self._log_total = math.log(max(sum(self._freq.values()), 1))
         token_lists: list[Tokens] = []
@@ -160,6 +179,7 @@ class Engine:
             phrasing.idf_sum = sum(self._words.idf[t] for t in phrasing.words) or 1.0
         self._answer_words = [set(self.tokenizer.words(normalise(e.answer))) for e in self._entries]
         self._entry_words: list[set[str]] = [set() for _ in self._entries]
+        self._entry_index = {e.id: i for i, e in enumerate(self._entries)}
         for phrasing in self._phrasings:
             self._entry_words[phrasing.entry_index].update(phrasing.words)
         self._by_entry: dict[int, list[_Phrasing]] = defaultdict(list)
@@ -174,10 +194,11 @@ class Engine:
 
     # -- building blocks ------------------------------------------------------------------
     def _topic_tokens(self, slots: Slots) -> Tokens:
-        text = slots.topic_text
-        if len(slots.regions) >= 2:
-            text = f"{text} {CROSS_REGION_WORD}"  # "山西医保在北京用" is about care elsewhere
-        return self.tokenizer.tokens(text)
+        tokens = self.tokenizer.tokens(slots.topic_text)
+        if len(slots.regions) >= 2 and set(tokens.words) & self._insurance_words:
+            # "山西医保在北京用" is about care elsewhere; "北京到大同的高铁票" is not
+            tokens = self.tokenizer.tokens(f"{slots.topic_text} {CROSS_REGION_WORD}")
+        return tokens
 
     def smalltalk_kind(self, text: str) -> str | None:
         """greeting / thanks / bye when the message is nothing but such phrases."""
@@ -371,12 +392,14 @@ class Engine:
         if eligible:
             base.features = confidence_features(eligible)
             base.confidence = self.confidence(eligible)
-        if (
-            eligible
-            and candidates[0] is not eligible[0]
-            and candidates[0].score - eligible[0].score > w.region_gap
-        ):
-            eligible = []  # the question is clearly about a topic we only have for other provinces
+        if eligible:
+            # Lexical fit alone (no region adjustment): is the question clearly about a topic
+            # we only have for other provinces?
+            other = max((c for c in candidates if c not in eligible), key=_lexical, default=None)
+            if other is not None and _lexical(other) - _lexical(eligible[0]) > w.region_gap:
+                eligible = []
+        if eligible and not self._shares_a_topic_word(tokens, eligible[0].entry):
+            eligible = []  # only question words in common (怎么/办理/多少钱): not about our topics
         topic = self._outside_topic(norm, eligible[0].entry if eligible else None)
         if topic is not None:
             base.out_of_scope = topic
@@ -403,6 +426,10 @@ class Engine:
             if decision is not None:
                 return decision
         return self._answer(best.entry, best.score, base)
+
+    def _shares_a_topic_word(self, tokens: Tokens, entry: Entry) -> bool:
+        index = self._entry_index[entry.id]
+        return bool((set(tokens.words) & self._entry_words[index]) - self._generic)
 
     def _outside_topic(self, text: str, best: Entry | None) -> str | None:
         """The neighbouring topic a question is about, when the best entry never mentions it."""
@@ -560,6 +587,10 @@ CONFIDENCE_FEATURES = (
 )
 
 
+def _lexical(candidate: Candidate) -> float:
+    return candidate.score - candidate.parts.get("slots", 0.0)
+
+
 def confidence_features(ranked: list[Candidate]) -> list[float]:
     """Features of the confidence model, in CONFIDENCE_FEATURES order."""
     top = ranked[0]
@@ -575,6 +606,12 @@ def load_smalltalk(directory: Path | str | None = None) -> dict[str, frozenset[s
         for kind, phrases in doc.items()
         if isinstance(phrases, list)
     }
+
+
+def load_word_list(directory: Path | str | None, name: str) -> frozenset[str]:
+    path = data_dir(directory) / name
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return frozenset(normalise(w) for w in lines if w and not w.startswith("#"))
 
 
 def load_out_of_scope(directory: Path | str | None = None) -> dict[str, tuple[str, ...]]:
@@ -596,4 +633,5 @@ def load_engine(directory: Path | str | None = None, weights: Weights | None = N
         load_smalltalk(directory),
         weights,
         load_out_of_scope(directory),
+        load_word_list(directory, "generic_words.txt"),
     )

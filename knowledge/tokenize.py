@@ -67,6 +67,10 @@ class Tokenizer:
         """The user dictionary's words plus both sides of the synonym table."""
         return {*self._userdict_words, *self._synonyms, *self._synonyms.values()}
 
+    def canonical(self, word: str) -> str:
+        """The form a single word takes after synonym rewriting."""
+        return self._synonyms.get(word, word)
+
     def words(self, text: str) -> list[str]:
         """Precise-mode words, canonicalised; a domain compound (异地就医) also yields its
         dictionary sub-words (异地, 就医) so that either way of saying it matches. Ordinary

@@ -190,3 +190,12 @@ def test_out_of_scope_word_does_not_block_an_entry_that_mentions_it(engine: Engi
     decision = engine.decide("灵活就业人员的养老保险和医保什么时候交")
     assert decision.kind == "answer"
     assert decision.entry is not None and decision.entry.topic == "缴费与参保"
+
+
+def test_only_question_words_in_common_is_not_an_answer(engine: Engine) -> None:
+    assert engine.decide("家里宽带怎么办理").kind == "not_found"
+
+
+def test_two_places_make_a_cross_region_question_only_about_insurance(engine: Engine) -> None:
+    assert engine.decide("北京到大同的高铁票多少钱").kind == "not_found"
+    assert engine.decide("大同的医保在北京看病能报吗").kind in ("answer", "clarify")
