@@ -68,7 +68,8 @@ def create_dispatcher(
     return dp
 
 
-async def _on_startup(bot: Bot) -> None:
+async def _on_startup(bot: Bot, dialogue: Dialogue) -> None:
+    await dialogue.refresh_updates()
     await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in texts.COMMANDS])
     me = await bot.me()
     log.info("bot @%s started", me.username)

@@ -8,11 +8,13 @@ Buttons carry an `action` string; the handlers turn it into callback data and ba
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot import texts
-from bot.state import VOTES, StateStore
+from bot.state import ALL_UPDATES, UPDATES_KEPT, VOTES, StateStore
+from bot.updates import engine_with_updates
 from knowledge import present
 from knowledge.engine import OTHER_REGION, Context, Decision, Engine
 from knowledge.schema import NATIONWIDE
@@ -52,8 +54,19 @@ class Who:
 
 class Dialogue:
     def __init__(self, engine: Engine, state: StateStore) -> None:
-        self.engine = engine
+        self.base_engine = engine  # the curated knowledge base alone
+        self.engine = engine  # plus published policy updates (see refresh_updates)
         self.state = state
+
+    async def refresh_updates(self) -> None:
+        """Index the published updates next to the curated entries (after start and each publish)."""
+        updates = await self.state.recent_updates(UPDATES_KEPT)
+        self.engine = await asyncio.to_thread(engine_with_updates, self.base_engine, updates)
+
+    async def set_knowledge(self, engine: Engine) -> None:
+        """A reloaded knowledge base; published updates stay indexed."""
+        self.base_engine = engine
+        await self.refresh_updates()
 
     # -- questions ------------------------------------------------------------------------
     async def handle_text(self, who: Who, text: str) -> Reply:
@@ -156,14 +169,50 @@ class Dialogue:
     async def me(self, who: Who) -> Reply:
         profile = await self.state.get_profile(who.user_id)
         group = await self.state.get_group(who.chat_id) if who.group else {}
-        return Reply(
-            texts.ME.format(
-                region=profile.get("region", texts.ME_NOTHING),
-                scheme=profile.get("scheme", texts.ME_NOTHING),
-                group_region=group.get("region", texts.ME_NOTHING),
-            ),
-            kind="info",
+        subs = await self.state.subscriptions(who.chat_id)
+        text = texts.ME.format(
+            region=profile.get("region", texts.ME_NOTHING),
+            scheme=profile.get("scheme", texts.ME_NOTHING),
+            group_region=group.get("region", texts.ME_NOTHING),
         )
+        text += "\n" + texts.ME_SUBSCRIPTIONS.format(subs="、".join(subs) if subs else texts.ME_NOTHING)
+        return Reply(text, kind="info")
+
+    # -- policy updates -------------------------------------------------------------------
+    async def subscribe(self, who: Who, text: str = "") -> Reply:
+        if not text.strip():
+            await self.state.subscribe(who.chat_id, None)
+            return Reply(texts.SUBSCRIBED_ALL, kind="info")
+        region, problem = self.resolve_region(text)
+        if region is None or region == OTHER_REGION:
+            return Reply(problem or texts.REGION_UNKNOWN.format(text=text.strip()), kind="info")
+        await self.state.subscribe(who.chat_id, region)
+        return Reply(texts.SUBSCRIBED_REGION.format(region=region), kind="info")
+
+    async def unsubscribe(self, who: Who) -> Reply:
+        if not await self.state.subscriptions(who.chat_id):
+            return Reply(texts.NOT_SUBSCRIBED, kind="info")
+        await self.state.unsubscribe(who.chat_id)
+        return Reply(texts.UNSUBSCRIBED, kind="info")
+
+    async def updates(self, who: Who, limit: int = 5) -> Reply:
+        """Latest updates relevant to this chat: nationwide ones and its regions' (all when none known)."""
+        region, _scheme = await self._known_slots(who)
+        regions = {s for s in await self.state.subscriptions(who.chat_id) if s != ALL_UPDATES}
+        if region:
+            regions.add(region)
+        relevant = [
+            u
+            for u in await self.state.recent_updates(UPDATES_KEPT)
+            if not regions or u.get("region") in (None, *regions)
+        ][:limit]
+        if not relevant:
+            return Reply(texts.UPDATES_NONE, kind="info")
+        lines = [texts.UPDATES_HEADER] + [
+            texts.UPDATE_LINE.format(date=u["date"], where=u.get("region") or NATIONWIDE, text=u["text"])
+            for u in relevant
+        ]
+        return Reply("\n\n".join(lines), kind="info")
 
     async def reset(self, who: Who) -> Reply:
         await self.state.clear_profile(who.user_id)

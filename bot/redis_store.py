@@ -13,6 +13,10 @@ key                                         type        lifetime
 ``{p}fb:{entry_id}``                        hash        user_id → ``up`` | ``down``
 ``{p}fb:entries``                           set         ids of entries that have votes
 ``{p}stats``                                hash        counter name → count
+``{p}sub:all``                              set         chats subscribed to every update
+``{p}sub:region:{province}``                set         chats subscribed to one province
+``{p}sub:chat:{chat_id}``                   set         that chat's subscriptions (for /me)
+``{p}updates``                              list        published updates, JSON, newest first
 ==========================================  ==========  ==============================
 """
 
@@ -24,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Self, cast
 
 from redis.asyncio import Redis
 
-from bot.state import CONTEXT_TTL, PENDING_TTL, UNANSWERED_MAX_LEN, VOTES
+from bot.state import ALL_UPDATES, CONTEXT_TTL, PENDING_TTL, UNANSWERED_MAX_LEN, UPDATES_KEPT, VOTES
 
 if TYPE_CHECKING:
     from bot.state import StateStore
@@ -210,6 +214,59 @@ class RedisStore:
 
     async def get_stats(self) -> dict[str, int]:
         return {name: int(count) for name, count in (await self._get_hash(self._stats_key())).items()}
+
+    # -- subscriptions and published updates --------------------------------------------------
+
+    def _sub_key(self, subscription: str) -> str:
+        if subscription == ALL_UPDATES:
+            return f"{self._prefix}sub:all"
+        return f"{self._prefix}sub:region:{subscription}"
+
+    def _chat_subs_key(self, chat_id: int) -> str:
+        return f"{self._prefix}sub:chat:{chat_id}"
+
+    async def subscribe(self, chat_id: int, region: str | None) -> None:
+        subscription = region or ALL_UPDATES
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(self._sub_key(subscription), chat_id)
+            pipe.sadd(self._chat_subs_key(chat_id), subscription)
+            await pipe.execute()
+
+    async def unsubscribe(self, chat_id: int) -> None:
+        subscriptions = await self.subscriptions(chat_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for subscription in subscriptions:
+                pipe.srem(self._sub_key(subscription), chat_id)
+            pipe.delete(self._chat_subs_key(chat_id))
+            await pipe.execute()
+
+    async def subscriptions(self, chat_id: int) -> list[str]:
+        members = await cast("Awaitable[set[Any]]", self._redis.smembers(self._chat_subs_key(chat_id)))
+        return sorted(_text(m) for m in members)
+
+    async def audience(self, region: str | None) -> list[int]:
+        if region is None:
+            keys = [k async for k in self._redis.scan_iter(match=f"{self._prefix}sub:region:*", count=500)]
+            keys.append(self._sub_key(ALL_UPDATES))
+        else:
+            keys = [self._sub_key(ALL_UPDATES), self._sub_key(region)]
+        members = await cast("Awaitable[set[Any]]", self._redis.sunion(keys))
+        return sorted(int(_text(m)) for m in members)
+
+    async def add_update(self, update: dict[str, Any]) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(self._updates_key(), json.dumps(update, ensure_ascii=False))
+            pipe.ltrim(self._updates_key(), 0, UPDATES_KEPT - 1)
+            await pipe.execute()
+
+    async def recent_updates(self, limit: int = 20) -> list[dict[str, Any]]:
+        if limit <= 0:
+            return []
+        raw = await cast("Awaitable[list[Any]]", self._redis.lrange(self._updates_key(), 0, limit - 1))
+        return [json.loads(_text(item)) for item in raw]
+
+    def _updates_key(self) -> str:
+        return f"{self._prefix}updates"
 
 
 if TYPE_CHECKING:

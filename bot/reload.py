@@ -22,6 +22,6 @@ async def reload_knowledge(dialogue: Dialogue, knowledge_dir: str | None) -> Rep
         shown = "\n".join(str(p) for p in exc.problems[:MAX_ERRORS_SHOWN])
         log.error("reload refused: %d problem(s) in the knowledge files", len(exc.problems))
         return Reply(texts.RELOAD_FAILED.format(errors=shown), kind="info")
-    dialogue.engine = engine
+    await dialogue.set_knowledge(engine)
     log.info("knowledge reloaded: %d entries", len(engine.kb))
     return Reply(texts.RELOAD_OK.format(entries=len(engine.kb)), kind="info")

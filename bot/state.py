@@ -17,6 +17,8 @@ PENDING_TTL = 10 * 60
 CONTEXT_TTL = 30 * 60
 UNANSWERED_MAX_LEN = 200  # characters of a question kept for review
 VOTES = ("up", "down")
+ALL_UPDATES = "全部"
+UPDATES_KEPT = 200
 
 
 class StateStore(Protocol):
@@ -44,6 +46,14 @@ class StateStore(Protocol):
     # counters for /stats
     async def incr_stat(self, name: str, amount: int = 1) -> None: ...
     async def get_stats(self) -> dict[str, int]: ...
+    # subscriptions to policy updates: everything (region None) or one province (+ nationwide)
+    async def subscribe(self, chat_id: int, region: str | None) -> None: ...
+    async def unsubscribe(self, chat_id: int) -> None: ...
+    async def subscriptions(self, chat_id: int) -> list[str]: ...  # ALL_UPDATES or provinces
+    async def audience(self, region: str | None) -> list[int]: ...  # who gets an update for region
+    # published updates, newest first: {"id", "date", "region" (None = nationwide), "text"}
+    async def add_update(self, update: dict[str, Any]) -> None: ...
+    async def recent_updates(self, limit: int = 20) -> list[dict[str, Any]]: ...
 
 
 class MemoryStore:
@@ -57,6 +67,8 @@ class MemoryStore:
         self._unanswered: Counter[str] = Counter()
         self._feedback: dict[str, dict[int, str]] = {}
         self._stats: Counter[str] = Counter()
+        self._subs: dict[int, set[str]] = {}
+        self._updates: list[dict[str, Any]] = []
 
     def _get(self, kind: str, chat_id: int, user_id: int) -> dict[str, Any] | None:
         item = self._expiring.get((kind, chat_id, user_id))
@@ -133,3 +145,24 @@ class MemoryStore:
 
     async def get_stats(self) -> dict[str, int]:
         return dict(self._stats)
+
+    async def subscribe(self, chat_id: int, region: str | None) -> None:
+        self._subs.setdefault(chat_id, set()).add(region or ALL_UPDATES)
+
+    async def unsubscribe(self, chat_id: int) -> None:
+        self._subs.pop(chat_id, None)
+
+    async def subscriptions(self, chat_id: int) -> list[str]:
+        return sorted(self._subs.get(chat_id, set()))
+
+    async def audience(self, region: str | None) -> list[int]:
+        return sorted(
+            chat for chat, subs in self._subs.items() if region is None or subs & {ALL_UPDATES, region}
+        )
+
+    async def add_update(self, update: dict[str, Any]) -> None:
+        self._updates.insert(0, dict(update))
+        del self._updates[UPDATES_KEPT:]
+
+    async def recent_updates(self, limit: int = 20) -> list[dict[str, Any]]:
+        return [dict(u) for u in self._updates[:limit]]

@@ -20,6 +20,7 @@ HELP = (
     "/scheme 职工 或 /scheme 居民 — 设置您的医保类型\n"
     "/me — 查看我记住的信息\n"
     "/reset — 清除我记住的信息\n"
+    "/subscribe 或 /subscribe 山西 — 订阅政策更新；/unsubscribe 退订；/updates 查看最新更新\n"
     "/ask 问题 — 在群里提问\n\n"
     "找不到答案时，可拨打全国医保服务热线 12393，社保卡业务拨 12333。"
 )
@@ -63,4 +64,16 @@ COMMANDS = (
     ("scheme", "设置医保类型：职工或居民"),
     ("me", "查看我记住的信息"),
     ("reset", "清除我记住的信息"),
+    ("subscribe", "订阅政策更新（可加地区）"),
+    ("unsubscribe", "退订政策更新"),
+    ("updates", "查看最新政策更新"),
 )
+SUBSCRIBED_ALL = "已订阅全部政策更新，有新消息会第一时间发给您。退订请发 /unsubscribe。"
+SUBSCRIBED_REGION = "已订阅{region}和全国的政策更新。退订请发 /unsubscribe。"
+SUBSCRIBE_GROUP_ADMIN_ONLY = "只有群管理员可以为本群订阅政策更新。"
+UNSUBSCRIBED = "已退订全部政策更新。"
+NOT_SUBSCRIBED = "您还没有订阅政策更新。发送 /subscribe 或 /subscribe 地区 即可订阅。"
+UPDATES_HEADER = "最新政策更新："
+UPDATES_NONE = "暂时还没有发布过政策更新。"
+UPDATE_LINE = "【{date}｜{where}】{text}"
+ME_SUBSCRIPTIONS = "订阅：{subs}"

@@ -80,6 +80,40 @@ async def reset(message: Message, dialogue: Dialogue) -> None:
     await answer(message, await dialogue.reset(asker), asker.user_id, quote=asker.group)
 
 
+async def _group_admin_or_refuse(message: Message, bot: Bot, text: str) -> bool:
+    """In a group, only administrators may change the group's settings."""
+    assert message.from_user is not None
+    asker = who(message.chat, message.from_user)
+    if asker.group and not await is_group_admin(bot, message.chat.id, message.from_user.id):
+        await answer(message, Reply(text, kind="info"), asker.user_id, quote=True)
+        return False
+    return True
+
+
+async def subscribe(message: Message, command: CommandObject, dialogue: Dialogue, bot: Bot) -> None:
+    assert message.from_user is not None
+    if not await _group_admin_or_refuse(message, bot, texts.SUBSCRIBE_GROUP_ADMIN_ONLY):
+        return
+    asker = who(message.chat, message.from_user)
+    await answer(
+        message, await dialogue.subscribe(asker, command.args or ""), asker.user_id, quote=asker.group
+    )
+
+
+async def unsubscribe(message: Message, dialogue: Dialogue, bot: Bot) -> None:
+    assert message.from_user is not None
+    if not await _group_admin_or_refuse(message, bot, texts.SUBSCRIBE_GROUP_ADMIN_ONLY):
+        return
+    asker = who(message.chat, message.from_user)
+    await answer(message, await dialogue.unsubscribe(asker), asker.user_id, quote=asker.group)
+
+
+async def updates(message: Message, dialogue: Dialogue) -> None:
+    assert message.from_user is not None
+    asker = who(message.chat, message.from_user)
+    await answer(message, await dialogue.updates(asker), asker.user_id, quote=asker.group)
+
+
 def make_router() -> Router:
     """Commands for everyone; `/ask@botname` is matched too (aiogram checks the mention)."""
     router = Router(name=__name__)
@@ -91,4 +125,7 @@ def make_router() -> Router:
     router.message.register(scheme, Command("scheme"))
     router.message.register(me, Command("me"))
     router.message.register(reset, Command("reset"))
+    router.message.register(subscribe, Command("subscribe"))
+    router.message.register(unsubscribe, Command("unsubscribe"))
+    router.message.register(updates, Command("updates"))
     return router

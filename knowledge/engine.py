@@ -192,6 +192,16 @@ class Engine:
             if entry.group:
                 self._groups[entry.group].append(entry)
 
+    def extended(self, extra: list[Entry]) -> Engine:
+        """A new engine over the knowledge base plus `extra` entries (published policy updates),
+        sharing this one's gazetteer, tokenizer and settings."""
+        kb = KnowledgeBase()
+        for entry in [*self.kb.entries, *extra]:
+            kb.add(entry)
+        engine = Engine(kb, self.gazetteer, self.tokenizer, self._smalltalk, self.weights, self._out_of_scope)
+        engine._generic = self._generic
+        return engine
+
     # -- building blocks ------------------------------------------------------------------
     def _topic_tokens(self, slots: Slots) -> Tokens:
         tokens = self.tokenizer.tokens(slots.topic_text)

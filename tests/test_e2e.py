@@ -279,3 +279,16 @@ async def test_webhook_checks_the_secret_and_answers(
             assert (await health.json()) == {"ok": True}
         finally:
             await client.close()
+
+
+async def test_subscribe_updates_and_group_admin_rule(running: Running) -> None:
+    (done,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "/subscribe 太原"))
+    assert "山西" in done.params["text"]
+    (me,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "/me"))
+    assert "订阅：山西" in me.params["text"]
+    (none,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "/updates"))
+    assert "还没有发布" in none.params["text"]
+    (refused,) = await running.reply_to(lambda: running.stub.push_message(GROUP, USER, "/subscribe"))
+    assert "管理员" in refused.params["text"]
+    (group_done,) = await running.reply_to(lambda: running.stub.push_message(GROUP, ADMIN, "/subscribe"))
+    assert "已订阅" in group_done.params["text"]
