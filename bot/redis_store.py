@@ -17,6 +17,7 @@ key                                         type        lifetime
 ``{p}sub:region:{province}``                set         chats subscribed to one province
 ``{p}sub:chat:{chat_id}``                   set         that chat's subscriptions (for /me)
 ``{p}updates``                              list        published updates, JSON, newest first
+``{p}tmp:{name}``                           JSON str    its own TTL (broadcast previews)
 ==========================================  ==========  ==============================
 """
 
@@ -264,6 +265,13 @@ class RedisStore:
             return []
         raw = await cast("Awaitable[list[Any]]", self._redis.lrange(self._updates_key(), 0, limit - 1))
         return [json.loads(_text(item)) for item in raw]
+
+    async def set_ephemeral(self, name: str, value: dict[str, Any], ttl: int) -> None:
+        await self._redis.set(f"{self._prefix}tmp:{name}", json.dumps(value, ensure_ascii=False), ex=ttl)
+
+    async def pop_ephemeral(self, name: str) -> dict[str, Any] | None:
+        raw = await self._redis.getdel(f"{self._prefix}tmp:{name}")
+        return None if raw is None else cast("dict[str, Any]", json.loads(_text(raw)))
 
     def _updates_key(self) -> str:
         return f"{self._prefix}updates"

@@ -51,6 +51,9 @@ class StateStore(Protocol):
     async def unsubscribe(self, chat_id: int) -> None: ...
     async def subscriptions(self, chat_id: int) -> list[str]: ...  # ALL_UPDATES or provinces
     async def audience(self, region: str | None) -> list[int]: ...  # who gets an update for region
+    # short-lived values by name (broadcast previews): get_ephemeral after ttl → None
+    async def set_ephemeral(self, name: str, value: dict[str, Any], ttl: int) -> None: ...
+    async def pop_ephemeral(self, name: str) -> dict[str, Any] | None: ...  # read and delete, atomically
     # published updates, newest first: {"id", "date", "region" (None = nationwide), "text"}
     async def add_update(self, update: dict[str, Any]) -> None: ...
     async def recent_updates(self, limit: int = 20) -> list[dict[str, Any]]: ...
@@ -159,6 +162,14 @@ class MemoryStore:
         return sorted(
             chat for chat, subs in self._subs.items() if region is None or subs & {ALL_UPDATES, region}
         )
+
+    async def set_ephemeral(self, name: str, value: dict[str, Any], ttl: int) -> None:
+        self._set(f"tmp:{name}", 0, 0, value, ttl)
+
+    async def pop_ephemeral(self, name: str) -> dict[str, Any] | None:
+        value = self._get(f"tmp:{name}", 0, 0)
+        self._expiring.pop((f"tmp:{name}", 0, 0), None)
+        return value
 
     async def add_update(self, update: dict[str, Any]) -> None:
         self._updates.insert(0, dict(update))

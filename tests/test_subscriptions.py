@@ -62,3 +62,9 @@ async def test_published_update_is_found_as_a_dated_note(engine: Engine, state_s
     reply = await dialogue.handle_text(ALICE, "山西居民医保门诊年度支付限额提高到多少了")
     assert reply.kind == "answer"
     assert "400元" in reply.text and "资料日期：2026-11-24" in reply.text
+
+
+async def test_ephemeral_values_are_read_once_and_expire(state_store: StateStore) -> None:
+    await state_store.set_ephemeral("preview:abc", {"text": "通知"}, ttl=600)
+    assert await state_store.pop_ephemeral("preview:abc") == {"text": "通知"}
+    assert await state_store.pop_ephemeral("preview:abc") is None  # confirmed once only
