@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import html
 import logging
 from dataclasses import dataclass
 
@@ -10,11 +12,14 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BotCommand
 from aiohttp import web
 from redis.asyncio import Redis
 
 from bot import texts
+from bot.admin_broadcast import BroadcastAdmin, BroadcastSlot, progress_text
+from bot.broadcast import Broadcaster, BroadcastStore, Job
 from bot.dialogue import Dialogue
 from bot.redis_store import RedisStore
 from bot.settings import Settings
@@ -61,23 +66,66 @@ def create_dispatcher(
     dialogue = Dialogue(engine or load_engine(settings.knowledge_dir), state)
     # Conversation state lives in our own store (bot/state.py), not in aiogram's FSM: with the
     # FSM off, aiogram does not read a state key from storage for every update.
-    dp = Dispatcher(disable_fsm=True, settings=settings, dialogue=dialogue, redis=redis)
+    dp = Dispatcher(
+        disable_fsm=True,
+        settings=settings,
+        dialogue=dialogue,
+        redis=redis,
+        broadcasts=BroadcastSlot(),
+        key_prefix=prefix,
+    )
     dp.include_router(build_router())
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)
     return dp
 
 
-async def _on_startup(bot: Bot, dialogue: Dialogue) -> None:
+async def _on_startup(
+    bot: Bot,
+    dispatcher: Dispatcher,
+    dialogue: Dialogue,
+    settings: Settings,
+    redis: Redis | None,
+    key_prefix: str,
+) -> None:
     await dialogue.refresh_updates()
+    if redis is not None:
+        dispatcher["broadcasts"].admin = start_broadcasting(bot, dialogue, settings, redis, key_prefix)
     await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in texts.COMMANDS])
     me = await bot.me()
     log.info("bot @%s started", me.username)
 
 
-async def _on_shutdown(redis: Redis | None) -> None:
+async def _on_shutdown(redis: Redis | None, dispatcher: Dispatcher) -> None:
+    slot: BroadcastSlot = dispatcher["broadcasts"]
+    if slot.admin is not None:
+        await slot.admin.broadcaster.stop()
+        slot.admin = None
     if redis is not None:
         await redis.aclose()
+
+
+def start_broadcasting(
+    bot: Bot, dialogue: Dialogue, settings: Settings, redis: Redis, prefix: str
+) -> BroadcastAdmin:
+    """The durable broadcast sender, running in the background of this process."""
+    store = BroadcastStore(redis, prefix=prefix)
+
+    async def progress(job: Job) -> None:
+        if job.progress_chat_id is None or job.progress_message_id is None:
+            return
+        with contextlib.suppress(TelegramBadRequest):  # "message is not modified" and the like
+            await bot.edit_message_text(
+                html.escape(progress_text(job)),
+                chat_id=job.progress_chat_id,
+                message_id=job.progress_message_id,
+            )
+
+    broadcaster = Broadcaster(
+        bot, store, rate=settings.broadcast_rate, on_blocked=dialogue.state.unsubscribe, progress=progress
+    )
+    broadcaster.start()
+    return BroadcastAdmin(dialogue, store, broadcaster)
 
 
 async def run_polling(settings: Settings) -> None:

@@ -55,7 +55,6 @@ STATS = "统计：\n{counters}\n\n最常见的未答问题：\n{unanswered}\n\n�
 STATS_EMPTY = "（暂无）"
 RELOAD_OK = "知识库已重新加载：{entries} 条。"
 RELOAD_FAILED = "知识库有错误，仍使用原来的知识库：\n{errors}"
-BROADCAST_NOT_YET = "广播功能还在开发中，暂不可用。"
 COMMANDS = (
     ("start", "开始使用，看看能问什么"),
     ("help", "使用说明"),
@@ -77,3 +76,26 @@ UPDATES_HEADER = "最新政策更新："
 UPDATES_NONE = "暂时还没有发布过政策更新。"
 UPDATE_LINE = "【{date}｜{where}】{text}"
 ME_SUBSCRIPTIONS = "订阅：{subs}"
+BROADCAST_USAGE = (
+    "用法：/broadcast 通知内容，或 /broadcast 山西 通知内容（只发山西和订阅全部的用户）；"
+    "也可以回复一条消息发送 /broadcast。"
+)
+BROADCAST_PREVIEW = (
+    "预览（用户将收到下面这段文字）：\n\n{text}\n\n受众：{audience} 个订阅者（{where}）。10 分钟内确认有效。"
+)
+BROADCAST_CONFIRM = "✅ 确认发送"
+BROADCAST_CANCEL = "取消"
+BROADCAST_EXPIRED = "预览已过期或已处理，请重新发送 /broadcast。"
+BROADCAST_CANCELLED_PREVIEW = "已取消，本次不发送。"
+BROADCAST_NO_AUDIENCE = "没有符合条件的订阅者，未发送。"
+BROADCAST_TOO_LONG = "通知太长（{length} 字），请控制在 {limit} 字以内。"
+BROADCAST_NEEDS_REDIS = "广播需要 Redis（设置 REDIS_URL）才能可靠发送，当前未启用。"
+BROADCAST_PROGRESS = (
+    "广播 #{id}（{where}）：{state}\n已发送 {sent}/{total}，屏蔽/失效 {blocked}，失败 {failed}\n"
+    "速度 {rate:.1f} 条/秒，预计剩余 {eta}"
+)
+BROADCAST_STATES = {"pending": "排队中", "running": "发送中", "done": "已完成", "cancelled": "已取消"}
+BROADCAST_STATUS_NONE = "还没有广播任务。"
+BROADCAST_CANCEL_USAGE = "用法：/broadcast_cancel 任务编号（见 /broadcast_status）"
+BROADCAST_CANCEL_DONE = "广播 #{id} 已取消。"
+BROADCAST_CANCEL_UNKNOWN = "没有进行中的广播 #{id}。"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import html
 import logging
 
 from aiogram import F, Router
-from aiogram.filters import BaseFilter, Command
-from aiogram.types import Message
+from aiogram.filters import BaseFilter, Command, CommandObject
+from aiogram.types import CallbackQuery, Message
 
 from bot import texts
+from bot.admin_broadcast import BroadcastSlot, parse, progress_text
 from bot.dialogue import Dialogue, Reply
 from bot.reload import reload_knowledge
 from bot.settings import Settings
+from handlers.callback_data import BroadcastCB
 from handlers.replies import answer
 
 log = logging.getLogger(__name__)
@@ -40,9 +43,60 @@ async def refuse(message: Message) -> None:
     await answer(message, Reply(texts.NOT_ADMIN, kind="info"), message.from_user.id)
 
 
-async def broadcast_not_yet(message: Message) -> None:
+async def broadcast(
+    message: Message, command: CommandObject, dialogue: Dialogue, broadcasts: BroadcastSlot
+) -> None:
     assert message.from_user is not None
-    await answer(message, Reply(texts.BROADCAST_NOT_YET, kind="info"), message.from_user.id)
+    admin = broadcasts.admin
+    if admin is None:
+        await answer(message, Reply(texts.BROADCAST_NEEDS_REDIS, kind="info"), message.from_user.id)
+        return
+    replied = message.reply_to_message
+    draft = parse(dialogue, command.args or "", replied.text if replied is not None else None)
+    reply = draft if isinstance(draft, Reply) else await admin.preview(draft, message.from_user.id)
+    await answer(message, reply, message.from_user.id)
+
+
+async def broadcast_status(message: Message, broadcasts: BroadcastSlot) -> None:
+    assert message.from_user is not None
+    admin = broadcasts.admin
+    reply = await admin.status() if admin else Reply(texts.BROADCAST_NEEDS_REDIS, kind="info")
+    await answer(message, reply, message.from_user.id)
+
+
+async def broadcast_cancel(message: Message, command: CommandObject, broadcasts: BroadcastSlot) -> None:
+    assert message.from_user is not None
+    admin = broadcasts.admin
+    if admin is None:
+        reply = Reply(texts.BROADCAST_NEEDS_REDIS, kind="info")
+    else:
+        reply = await admin.cancel(command.args or "")
+    await answer(message, reply, message.from_user.id)
+
+
+async def broadcast_choice(
+    query: CallbackQuery, callback_data: BroadcastCB, settings: Settings, broadcasts: BroadcastSlot
+) -> None:
+    admin = broadcasts.admin
+    if (
+        query.from_user.id not in settings.admin_ids
+        or admin is None
+        or not isinstance(query.message, Message)
+    ):
+        await query.answer(texts.NOT_ADMIN, show_alert=True)
+        return
+    if callback_data.action != "go":
+        await query.answer()
+        await answer(query.message, await admin.drop(callback_data.preview), query.from_user.id)
+        return
+    result = await admin.confirm(callback_data.preview, query.from_user.id)
+    if isinstance(result, Reply):
+        await query.answer(result.text, show_alert=result.kind == "alert")
+        return
+    await query.answer()
+    sent = await query.message.answer(html.escape(progress_text(result)))
+    await admin.store.set_progress_message(result.id, sent.chat.id, sent.message_id)
+    admin.broadcaster.notify()
 
 
 def make_router() -> Router:
@@ -51,8 +105,9 @@ def make_router() -> Router:
     router.message.filter(F.from_user)
     router.message.register(stats, Command("stats"), IsAdmin())
     router.message.register(reload, Command("reload"), IsAdmin())
-    router.message.register(
-        broadcast_not_yet, Command("broadcast", "broadcast_status", "broadcast_cancel"), IsAdmin()
-    )
+    router.message.register(broadcast, Command("broadcast"), IsAdmin())
+    router.message.register(broadcast_status, Command("broadcast_status"), IsAdmin())
+    router.message.register(broadcast_cancel, Command("broadcast_cancel"), IsAdmin())
+    router.callback_query.register(broadcast_choice, BroadcastCB.filter())
     router.message.register(refuse, Command(*ADMIN_COMMANDS), ~IsAdmin())
     return router

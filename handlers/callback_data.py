@@ -33,6 +33,13 @@ class SetCB(CallbackData, prefix="s"):
     uid: int
 
 
+class BroadcastCB(CallbackData, prefix="b"):
+    """Confirm (go) or cancel (no) a broadcast preview."""
+
+    action: str
+    preview: str
+
+
 def pack_action(action: str, asker_id: int) -> str:
     kind, _, rest = action.partition(":")
     if kind == "ask":
@@ -43,6 +50,9 @@ def pack_action(action: str, asker_id: int) -> str:
     if kind == "vote":
         vote, _, entry = rest.partition(":")
         return VoteCB(vote=vote, entry=entry).pack()
+    if kind == "bc":
+        action, _, preview = rest.partition(":")
+        return BroadcastCB(action=action, preview=preview).pack()
     if kind in ("setregion", "setscheme"):
         return SetCB(field=kind.removeprefix("set"), value=rest, uid=asker_id).pack()
     raise ValueError(f"unknown button action {action!r}")

@@ -292,3 +292,54 @@ async def test_subscribe_updates_and_group_admin_rule(running: Running) -> None:
     assert "管理员" in refused.params["text"]
     (group_done,) = await running.reply_to(lambda: running.stub.push_message(GROUP, ADMIN, "/subscribe"))
     assert "已订阅" in group_done.params["text"]
+
+
+async def test_admin_broadcast_preview_confirm_and_delivery(running: Running) -> None:
+    stub = running.stub
+    for chat, text in ((USER, "/subscribe 太原"), (2002, "/subscribe"), (3003, "/subscribe 广东")):
+        await running.reply_to(lambda chat=chat, text=text: stub.push_message(chat, chat, text))
+    stub.fail("sendMessage", chat_ids=[2002], status=403)  # 2002 has blocked the bot
+    (preview,) = await running.reply_to(
+        lambda: stub.push_message(ADMIN, ADMIN, "/broadcast 太原 山西<居民>门诊限额提高到400元。")
+    )
+    assert "受众：2 个订阅者（山西）" in preview.params["text"]
+    assert "山西&lt;居民&gt;门诊限额提高到400元。" in preview.params["text"]  # exactly what users get
+    go = data_starting(preview, "b:go:")[0]
+    # a non-admin pressing the button is refused
+    (refused,) = await running.reply_to(
+        lambda: stub.push_callback(ADMIN, USER, go, preview.result["message_id"]),
+        method="answerCallbackQuery",
+    )
+    assert refused.params.get("show_alert") is True
+    await running.reply_to(lambda: stub.push_callback(ADMIN, ADMIN, go, preview.result["message_id"]))
+    delivered = await stub.wait_for(
+        "sendMessage",
+        predicate=lambda c: c.params["chat_id"] == USER and "400元" in c.params["text"],
+        timeout=15,
+    )
+    assert delivered[0].params["parse_mode"] == "HTML"
+    final = await stub.wait_for(
+        "editMessageText", predicate=lambda c: "已完成" in c.params["text"], timeout=15
+    )
+    assert "已发送 1/2" in final[-1].params["text"] and "屏蔽/失效 1" in final[-1].params["text"]
+    assert not [
+        c for c in stub.calls("sendMessage") if c.params["chat_id"] == 3003 and "400元" in c.params["text"]
+    ]
+    dialogue = running.dp["dialogue"]
+    assert await dialogue.state.subscriptions(2002) == []  # blocked chat pruned
+    (updates,) = await running.reply_to(lambda: stub.push_message(USER, USER, "/updates"))
+    assert "400元" in updates.params["text"]
+
+
+async def test_admin_broadcast_cancel_preview_sends_nothing(running: Running) -> None:
+    stub = running.stub
+    await running.reply_to(lambda: stub.push_message(USER, USER, "/subscribe"))
+    (preview,) = await running.reply_to(lambda: stub.push_message(ADMIN, ADMIN, "/broadcast 测试通知"))
+    no = data_starting(preview, "b:no:")[0]
+    (cancelled,) = await running.reply_to(
+        lambda: stub.push_callback(ADMIN, ADMIN, no, preview.result["message_id"])
+    )
+    assert "取消" in cancelled.params["text"]
+    (status,) = await running.reply_to(lambda: stub.push_message(ADMIN, ADMIN, "/broadcast_status"))
+    assert "还没有广播任务" in status.params["text"]
+    assert not [c for c in stub.calls("sendMessage") if c.params["text"] == "测试通知"]
