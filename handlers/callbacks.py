@@ -30,14 +30,21 @@ async def ask(query: CallbackQuery, callback_data: AskCB, dialogue: Dialogue) ->
     await _deliver(query, await dialogue.handle_button(asker, f"ask:{callback_data.entry}"))
 
 
-async def pick(query: CallbackQuery, callback_data: PickCB, dialogue: Dialogue) -> None:
-    if callback_data.uid != query.from_user.id:
+async def _asker(query: CallbackQuery, asker_id: int) -> Who | None:
+    """Who pressed, if they may: only the person a clarification or menu was for."""
+    if asker_id != query.from_user.id:
         await query.answer(texts.ONLY_ASKER, show_alert=True)
-        return
+        return None
     if not isinstance(query.message, Message):
         await query.answer()
+        return None
+    return who(query.message.chat, query.from_user)
+
+
+async def pick(query: CallbackQuery, callback_data: PickCB, dialogue: Dialogue) -> None:
+    asker = await _asker(query, callback_data.uid)
+    if asker is None:
         return
-    asker = who(query.message.chat, query.from_user)
     action = f"pick:{callback_data.slot}:{callback_data.value}"
     await _deliver(query, await dialogue.handle_button(asker, action))
 
@@ -52,13 +59,9 @@ async def vote(query: CallbackQuery, callback_data: VoteCB, dialogue: Dialogue) 
 
 
 async def set_field(query: CallbackQuery, callback_data: SetCB, dialogue: Dialogue, bot: Bot) -> None:
-    if callback_data.uid != query.from_user.id:
-        await query.answer(texts.ONLY_ASKER, show_alert=True)
+    asker = await _asker(query, callback_data.uid)
+    if asker is None:
         return
-    if not isinstance(query.message, Message):
-        await query.answer()
-        return
-    asker = who(query.message.chat, query.from_user)
     if callback_data.field == "region" and asker.group:
         if not await is_group_admin(bot, asker.chat_id, asker.user_id):
             await query.answer(texts.GROUP_REGION_ADMIN_ONLY, show_alert=True)

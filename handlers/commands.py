@@ -11,7 +11,7 @@ from aiogram.types import Message
 
 from bot import texts
 from bot.dialogue import Dialogue, Reply
-from handlers.replies import answer
+from handlers.replies import answer, respond
 from handlers.scope import who
 
 log = logging.getLogger(__name__)
@@ -69,15 +69,11 @@ async def scheme(message: Message, command: CommandObject, dialogue: Dialogue) -
 
 
 async def me(message: Message, dialogue: Dialogue) -> None:
-    assert message.from_user is not None
-    asker = who(message.chat, message.from_user)
-    await answer(message, await dialogue.me(asker), asker.user_id, quote=asker.group)
+    await respond(message, await dialogue.me(who(message.chat, message.from_user)))
 
 
 async def reset(message: Message, dialogue: Dialogue) -> None:
-    assert message.from_user is not None
-    asker = who(message.chat, message.from_user)
-    await answer(message, await dialogue.reset(asker), asker.user_id, quote=asker.group)
+    await respond(message, await dialogue.reset(who(message.chat, message.from_user)))
 
 
 async def _group_admin_or_refuse(message: Message, bot: Bot, text: str) -> bool:
@@ -85,33 +81,24 @@ async def _group_admin_or_refuse(message: Message, bot: Bot, text: str) -> bool:
     assert message.from_user is not None
     asker = who(message.chat, message.from_user)
     if asker.group and not await is_group_admin(bot, message.chat.id, message.from_user.id):
-        await answer(message, Reply(text, kind="info"), asker.user_id, quote=True)
+        await respond(message, Reply(text, kind="info"))
         return False
     return True
 
 
 async def subscribe(message: Message, command: CommandObject, dialogue: Dialogue, bot: Bot) -> None:
-    assert message.from_user is not None
-    if not await _group_admin_or_refuse(message, bot, texts.SUBSCRIBE_GROUP_ADMIN_ONLY):
-        return
-    asker = who(message.chat, message.from_user)
-    await answer(
-        message, await dialogue.subscribe(asker, command.args or ""), asker.user_id, quote=asker.group
-    )
+    if await _group_admin_or_refuse(message, bot, texts.SUBSCRIBE_GROUP_ADMIN_ONLY):
+        reply = await dialogue.subscribe(who(message.chat, message.from_user), command.args or "")
+        await respond(message, reply)
 
 
 async def unsubscribe(message: Message, dialogue: Dialogue, bot: Bot) -> None:
-    assert message.from_user is not None
-    if not await _group_admin_or_refuse(message, bot, texts.SUBSCRIBE_GROUP_ADMIN_ONLY):
-        return
-    asker = who(message.chat, message.from_user)
-    await answer(message, await dialogue.unsubscribe(asker), asker.user_id, quote=asker.group)
+    if await _group_admin_or_refuse(message, bot, texts.SUBSCRIBE_GROUP_ADMIN_ONLY):
+        await respond(message, await dialogue.unsubscribe(who(message.chat, message.from_user)))
 
 
 async def updates(message: Message, dialogue: Dialogue) -> None:
-    assert message.from_user is not None
-    asker = who(message.chat, message.from_user)
-    await answer(message, await dialogue.updates(asker), asker.user_id, quote=asker.group)
+    await respond(message, await dialogue.updates(who(message.chat, message.from_user)))
 
 
 def make_router() -> Router:

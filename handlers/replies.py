@@ -8,6 +8,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.dialogue import Reply
 from bot.render import render
 from handlers.callback_data import pack_action
+from handlers.scope import GROUP_TYPES
 
 BUTTON_TEXT_MAX = 60
 
@@ -36,3 +37,9 @@ async def answer(message: Message, reply: Reply, asker_id: int, *, quote: bool =
         last = index == len(pieces) - 1
         send = message.reply if quote and index == 0 else message.answer
         await send(piece, reply_markup=markup if last else None)
+
+
+async def respond(message: Message, reply: Reply) -> None:
+    """Answer a message's sender; in groups quote the message, so it is clear whom it answers."""
+    assert message.from_user is not None
+    await answer(message, reply, message.from_user.id, quote=message.chat.type in GROUP_TYPES)
