@@ -110,6 +110,8 @@ from aiogram.exceptions import (
 )
 from redis.asyncio import Redis
 
+from bot.redis_store import as_text
+
 log = logging.getLogger(__name__)
 
 PENDING = "pending"
@@ -133,10 +135,6 @@ _CHUNK = 10_000  # chat ids per RPUSH when creating a job
 ChatCallback = Callable[[int], Awaitable[None]]
 MigrateCallback = Callable[[int, int], Awaitable[None]]
 ProgressCallback = Callable[["Job"], Awaitable[None]]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 def _opt_float(value: str | None) -> float | None:
@@ -450,7 +448,7 @@ class BroadcastStore:
         )
         if not raw:
             return None
-        return Job.from_hash(job_id, {_text(k): _text(v) for k, v in raw.items()})
+        return Job.from_hash(job_id, {as_text(k): as_text(v) for k, v in raw.items()})
 
     async def recent(self, limit: int = 5) -> list[Job]:
         """The newest ``limit`` jobs, newest first (ids of expired jobs are dropped)."""
@@ -459,7 +457,9 @@ class BroadcastStore:
         jobs: list[Job] = []
         start = 0
         while len(jobs) < limit:
-            ids = [_text(i) for i in await self._redis.zrevrange(self._jobs_key(), start, start + limit - 1)]
+            ids = [
+                as_text(i) for i in await self._redis.zrevrange(self._jobs_key(), start, start + limit - 1)
+            ]
             if not ids:
                 break
             start += len(ids)
@@ -477,7 +477,7 @@ class BroadcastStore:
 
     async def active_ids(self) -> list[str]:
         """Ids of pending and running jobs, oldest first."""
-        return [_text(i) for i in await self._redis.zrange(self._active_key(), 0, -1)]
+        return [as_text(i) for i in await self._redis.zrange(self._active_key(), 0, -1)]
 
     async def set_progress_message(self, job_id: str, chat_id: int, message_id: int) -> None:
         """Remember the admin's progress message, so whichever worker sends can edit it."""
@@ -506,14 +506,14 @@ class BroadcastStore:
 
     async def lease_holder(self, job_id: str) -> str | None:
         value: bytes | str | None = await self._redis.get(self.key(job_id, "lease"))
-        return None if value is None else _text(value)
+        return None if value is None else as_text(value)
 
     async def heartbeat(self, job_id: str, token: str, ms: int) -> tuple[bool, str]:
         """Renew the lease if it is ours; (owned, the job's status)."""
         owned, status = await self._heartbeat(
             keys=[self.key(job_id, "lease"), self.key(job_id, "meta")], args=[token, ms]
         )
-        return bool(owned), _text(status)
+        return bool(owned), as_text(status)
 
     def _job_keys(self, job_id: str) -> list[str]:
         return [self.key(job_id, p) for p in ("lease", "meta", "queue", "inflight")]
@@ -522,13 +522,13 @@ class BroadcastStore:
         """With the lease held: make the job running and requeue its in-flight chats. Returns
         the status afterwards: ``running`` to go on, ``done``/``cancelled``, ``""`` for an
         unknown job, ``lost`` when the lease is not ours."""
-        return _text(await self._begin(keys=self._job_keys(job_id), args=[token, repr(time.time())]))
+        return as_text(await self._begin(keys=self._job_keys(job_id), args=[token, repr(time.time())]))
 
     async def take(self, job_id: str, token: str) -> Take:
         """Move the next chat from the queue to the in-flight list, if the lease is ours and the
         job is running."""
         kind_raw, value_raw = await self._take(keys=self._job_keys(job_id), args=[token])
-        kind, value = _text(kind_raw), _text(value_raw)
+        kind, value = as_text(kind_raw), as_text(value_raw)
         if kind == "chat":
             return Take(kind, chat_id=int(value))
         if kind == "status":

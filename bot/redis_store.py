@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 _FEEDBACK_INDEX = "entries"
 
 
-def _text(value: bytes | str) -> str:
+def as_text(value: bytes | str) -> str:
+    """A Redis reply as text, whether the client decodes responses or not."""
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
@@ -106,7 +107,7 @@ class RedisStore:
         # redis-py types hash and set commands as `Awaitable[T] | T` (one signature for the sync
         # and the asyncio client); on redis.asyncio they are always awaitable.
         raw = await cast("Awaitable[dict[bytes | str, bytes | str]]", self._redis.hgetall(key))
-        return {_text(k): _text(v) for k, v in raw.items()}
+        return {as_text(k): as_text(v) for k, v in raw.items()}
 
     async def _update_hash(self, key: str, fields: dict[str, str]) -> None:
         if fields:  # HSET needs at least one field; an empty update changes nothing
@@ -178,7 +179,7 @@ class RedisStore:
         rows: list[tuple[bytes | str, float]] = await self._redis.zrevrange(
             self._unanswered_key(), 0, limit - 1, withscores=True
         )
-        return [(_text(member), int(score)) for member, score in rows]
+        return [(as_text(member), int(score)) for member, score in rows]
 
     # -- feedback -----------------------------------------------------------------------------
 
@@ -194,7 +195,7 @@ class RedisStore:
 
     async def feedback_summary(self, limit: int = 10) -> list[tuple[str, int, int]]:
         members = await cast("Awaitable[set[bytes | str]]", self._redis.smembers(self._feedback_index_key()))
-        entry_ids = [_text(m) for m in members]
+        entry_ids = [as_text(m) for m in members]
         if not entry_ids:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -203,7 +204,7 @@ class RedisStore:
             results: list[list[bytes | str]] = await pipe.execute()
         rows: list[tuple[str, int, int]] = []
         for entry_id, raw_votes in zip(entry_ids, results, strict=True):
-            votes = [_text(v) for v in raw_votes]
+            votes = [as_text(v) for v in raw_votes]
             rows.append((entry_id, votes.count("up"), votes.count("down")))
         rows.sort(key=lambda r: (-(r[1] + r[2]), r[0]))
         return rows[:limit]
@@ -243,7 +244,7 @@ class RedisStore:
 
     async def subscriptions(self, chat_id: int) -> list[str]:
         members = await cast("Awaitable[set[Any]]", self._redis.smembers(self._chat_subs_key(chat_id)))
-        return sorted(_text(m) for m in members)
+        return sorted(as_text(m) for m in members)
 
     async def audience(self, region: str | None) -> list[int]:
         if region is None:
@@ -252,7 +253,7 @@ class RedisStore:
         else:
             keys = [self._sub_key(ALL_UPDATES), self._sub_key(region)]
         members = await cast("Awaitable[set[Any]]", self._redis.sunion(keys))
-        return sorted(int(_text(m)) for m in members)
+        return sorted(int(as_text(m)) for m in members)
 
     async def add_update(self, update: dict[str, Any]) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -264,14 +265,14 @@ class RedisStore:
         if limit <= 0:
             return []
         raw = await cast("Awaitable[list[Any]]", self._redis.lrange(self._updates_key(), 0, limit - 1))
-        return [json.loads(_text(item)) for item in raw]
+        return [json.loads(as_text(item)) for item in raw]
 
     async def set_ephemeral(self, name: str, value: dict[str, Any], ttl: int) -> None:
         await self._redis.set(f"{self._prefix}tmp:{name}", json.dumps(value, ensure_ascii=False), ex=ttl)
 
     async def pop_ephemeral(self, name: str) -> dict[str, Any] | None:
         raw = await self._redis.getdel(f"{self._prefix}tmp:{name}")
-        return None if raw is None else cast("dict[str, Any]", json.loads(_text(raw)))
+        return None if raw is None else cast("dict[str, Any]", json.loads(as_text(raw)))
 
     def _updates_key(self) -> str:
         return f"{self._prefix}updates"
