@@ -72,6 +72,7 @@ class Weights:
     )  # fmt: skip
     confidence_threshold: float = 0.3
     min_score: float = 0.2  # never answer below this score, whatever the confidence model says
+    region_gap_same_topic: float = 0.05  # the same, when the rival is a nationwide entry of one topic
     region_gap: float = 0.2  # a rule for another province leading by this much → not_found
     margin: float = 0.02
     nationwide_preference: float = 0.0375  # region unknown: prefer a 全国 entry this close to the best
@@ -406,8 +407,12 @@ class Engine:
             # Lexical fit alone (no region adjustment): is the question clearly about a topic
             # we only have for other provinces?
             other = max((c for c in candidates if c not in eligible), key=_lexical, default=None)
-            if other is not None and _lexical(other) - _lexical(eligible[0]) > w.region_gap:
-                eligible = []
+            if other is not None:
+                gap = _lexical(other) - _lexical(eligible[0])
+                same_topic = other.entry.topic == eligible[0].entry.topic and eligible[0].entry.is_nationwide
+                if gap > w.region_gap or (same_topic and gap > w.region_gap_same_topic):
+                    eligible = []
+                    base.missing_region = text_regions[0]
         if eligible and not self._shares_a_topic_word(tokens, eligible[0].entry):
             eligible = []  # only question words in common (怎么/办理/多少钱): not about our topics
         topic = self._outside_topic(norm, eligible[0].entry if eligible else None)
@@ -416,6 +421,8 @@ class Engine:
             base.near = []
             return base
         if not eligible or base.confidence < w.confidence_threshold or eligible[0].score < w.min_score:
+            if base.missing_region:  # show what we have for other provinces first
+                candidates = sorted(candidates, key=_lexical, reverse=True)
             base.near = [c.entry for c in candidates[:3] if c.score >= w.near_threshold]
             base.score = candidates[0].score if candidates else 0.0
             if candidates and not self._applies(candidates[0].entry, text_regions):

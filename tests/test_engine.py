@@ -115,7 +115,10 @@ def test_region_in_question_beats_saved_region(engine: Engine) -> None:
 def test_other_provinces_rule_is_not_given_as_an_answer(engine: Engine) -> None:
     # Only 山西's maternity leave is in the knowledge base: a 广东 question must not get it.
     decision = engine.decide("广东产假多少天")
-    assert decision.entry is None or decision.entry.region in ("全国", "广东")
+    assert decision.kind == "not_found" and decision.missing_region == "广东"
+    assert any(e.id == "shengyu.shanxi-maternity-leave" for e in decision.near)
+    # a question about a nationwide rule, asked from a named place, is still answered
+    assert engine.decide("温岭社保卡丢了怎么办").kind == "answer"
     saved = engine.decide("产假多少天", region="广东")  # saved region: answer, but say so
     if saved.entry is not None and saved.entry.region == "山西":
         assert saved.region_note == "山西"

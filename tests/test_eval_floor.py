@@ -14,7 +14,7 @@ FLOORS = {
         ("top1", 0.91, True),
         ("top3", 0.97, True),
         ("oos_rejected", 0.93, True),
-        ("near_rejected", 0.58, True),
+        ("near_rejected", 0.65, True),
         ("wrongly_rejected", 0.03, False),
         ("smalltalk", 1.0, True),
     ],
