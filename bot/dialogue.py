@@ -83,6 +83,13 @@ class Dialogue:
         raw_ctx = await self.state.get_context(who.chat_id, who.user_id)
         context = Context(**raw_ctx) if raw_ctx else None
         decision = self.engine.decide(question, region=region, scheme=scheme, context=context)
+        same = decision.entry is not None and context is not None and decision.entry.id == context.entry_id
+        if decision.followup and same and decision.entry is not None and decision.entry.is_nationwide:
+            # "北京呢" after a nationwide answer: say it applies there too, do not repeat it
+            where = decision.region or question
+            return Reply(
+                texts.SAME_NATIONWIDE.format(where=where, question=decision.entry.question), kind="info"
+            )
         return await self._reply(who, question, decision)
 
     async def handle_button(self, who: Who, action: str) -> Reply:

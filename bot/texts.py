@@ -99,3 +99,7 @@ BROADCAST_STATUS_NONE = "还没有广播任务。"
 BROADCAST_CANCEL_USAGE = "用法：/broadcast_cancel 任务编号（见 /broadcast_status）"
 BROADCAST_CANCEL_DONE = "广播 #{id} 已取消。"
 BROADCAST_CANCEL_UNKNOWN = "没有进行中的广播 #{id}。"
+SAME_NATIONWIDE = (
+    "上面关于“{question}”的说明是全国通用的（资料没有按地区区分），{where}也参照执行；"
+    "具体细节以当地医保部门最新规定为准。"
+)

@@ -124,3 +124,10 @@ async def test_expired_clarification_is_not_completed(engine: Engine) -> None:
     now[0] += 11 * 60
     reply = await dialogue.handle_button(ME, "pick:region:山西")
     assert reply.kind == "alert" and reply.text == texts.CLARIFY_EXPIRED
+
+
+async def test_place_followup_after_a_nationwide_answer_is_not_repeated(dialogue: Dialogue) -> None:
+    first = await dialogue.handle_text(ME, "社保卡丢了怎么打电话挂失")
+    assert first.kind == "answer"
+    again = await dialogue.handle_text(ME, "大同呢")
+    assert again.kind == "info" and "全国通用" in again.text and "山西" in again.text
