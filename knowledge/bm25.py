@@ -75,6 +75,3 @@ class BM25:
             out[ids] += weights * np.float32(self.idf[term] * scale)
             touched.append(ids)
         return touched
-
-    def memory_bytes(self) -> int:
-        return sum(ids.nbytes + w.nbytes for ids, w in self._postings.values())

@@ -151,6 +151,7 @@ class Engine:
         self._smalltalk = smalltalk or {}
         self._out_of_scope = out_of_scope or {}
         # canonical forms, as the tokenizer emits them
+        self._generic_words = generic_words
         self._generic = frozenset(self.tokenizer.canonical(w) for w in generic_words)
         # what each entry is asked as, to tell whether it is about an out-of-scope word
         self._entry_text = {e.id: normalise(" ".join((e.question, *e.alternates))) for e in kb.entries}
@@ -199,9 +200,15 @@ class Engine:
         kb = KnowledgeBase()
         for entry in [*self.kb.entries, *extra]:
             kb.add(entry)
-        engine = Engine(kb, self.gazetteer, self.tokenizer, self._smalltalk, self.weights, self._out_of_scope)
-        engine._generic = self._generic
-        return engine
+        return Engine(
+            kb,
+            self.gazetteer,
+            self.tokenizer,
+            self._smalltalk,
+            self.weights,
+            self._out_of_scope,
+            self._generic_words,
+        )
 
     # -- building blocks ------------------------------------------------------------------
     def _topic_tokens(self, slots: Slots) -> Tokens:

@@ -218,7 +218,7 @@ def format_reports(reports: list[Report]) -> str:
     return "\n".join(lines)
 
 
-def run_eval(engine: Engine, path: Path, show_misses: bool = False) -> tuple[Report, list[Report]]:
+def run_eval(engine: Engine, path: Path) -> tuple[Report, list[Report]]:
     cases = load_cases(path)
     ours = score_cases("engine", cases, lambda c: engine_outcome(engine, c))
     baselines = [

@@ -965,12 +965,7 @@ class StubBotAPI:
         if text == message.get("text") and markup == message.get("reply_markup"):
             raise ApiError(400, NOT_MODIFIED)
         message["text"] = text
-        message["edit_date"] = int(time.time())
-        if markup is None:
-            message.pop("reply_markup", None)
-        else:
-            message["reply_markup"] = markup
-        return dict(message)
+        return self._edited(message, markup)
 
     async def _edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any] | bool:
         if params.get("inline_message_id"):
@@ -979,6 +974,11 @@ class StubBotAPI:
         markup = self._inline_markup(params)
         if markup == message.get("reply_markup"):
             raise ApiError(400, NOT_MODIFIED)
+        return self._edited(message, markup)
+
+    @staticmethod
+    def _edited(message: dict[str, Any], markup: dict[str, Any] | None) -> dict[str, Any]:
+        """Stamp an edit and set (or drop) the keyboard; returns the message as sent back."""
         message["edit_date"] = int(time.time())
         if markup is None:
             message.pop("reply_markup", None)
