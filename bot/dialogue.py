@@ -278,9 +278,10 @@ class Dialogue:
             return await self._reply(who, str(pending.get("question", "")), decision)
         # nothing for that choice: say so and offer what there is
         await self.state.incr_stat("not_found")
-        prefix = (
-            texts.OTHER_REGION_NOTHING if value == OTHER_REGION else texts.MISSING_REGION.format(region=value)
-        )
+        if value == OTHER_REGION:
+            prefix = texts.OTHER_REGION_NOTHING
+        else:
+            prefix = present.MISSING_REGION.format(region=value)
         rows = [[Button(e.question, f"ask:{e.id}")] for e in decision.near]
         return Reply(prefix, rows, "not_found")
 
@@ -318,10 +319,6 @@ class Dialogue:
             return Reply(present.decision_text(decision), kind="smalltalk")
         await self.state.incr_stat("not_found")
         await self.state.record_unanswered(question)
-        text = present.NOT_FOUND
-        if decision.out_of_scope:
-            text = present.OUT_OF_SCOPE.format(topic=decision.out_of_scope)
-        elif decision.missing_region:
-            text = texts.MISSING_REGION.format(region=decision.missing_region) + "\n" + text
+        text = present.not_found_text(decision)
         rows = [[Button(e.question, f"ask:{e.id}")] for e in decision.near]
         return Reply(text, rows, "not_found")

@@ -45,7 +45,6 @@ NON_TEXT_HINT = "我只能看懂文字问题哦。请直接打字提问，例如
 ONLY_ASKER = "这个选择留给提问的人哦。"
 CLARIFY_EXPIRED = "这个问题已经过期了，请重新提问。"
 VOTE_THANKS = "感谢反馈！"
-MISSING_REGION = "暂时没有整理到{region}的相关规定。"
 OTHER_REGION_NOTHING = (
     "这个问题目前只整理了上面几个地区的规定，您所在地区的做法请咨询当地医保部门或拨打 12393。"
 )

@@ -45,6 +45,8 @@ INSURANCE_WORDS = (
     "药店",
 )
 CROSS_REGION_WORD = "异地"
+# neighbouring topic → its terms; a term is one word or words that must all appear
+OutOfScope = dict[str, tuple[tuple[str, ...], ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,7 @@ class Engine:
         tokenizer: Tokenizer,
         smalltalk: dict[str, frozenset[str]] | None = None,
         weights: Weights | None = None,
-        out_of_scope: dict[str, tuple[str, ...]] | None = None,
+        out_of_scope: OutOfScope | None = None,
         generic_words: frozenset[str] = frozenset(),
     ) -> None:
         self.kb = kb
@@ -416,13 +418,15 @@ class Engine:
             other = max((c for c in candidates if c not in eligible), key=_lexical, default=None)
             if other is not None:
                 gap = _lexical(other) - _lexical(eligible[0])
-                same_topic = other.entry.topic == eligible[0].entry.topic and eligible[0].entry.is_nationwide
-                if gap > w.region_gap or (same_topic and gap > w.region_gap_same_topic):
+                same_topic = other.entry.topic == eligible[0].entry.topic or self._regional_only(other.entry)
+                if gap > w.region_gap or (
+                    same_topic and eligible[0].entry.is_nationwide and gap > w.region_gap_same_topic
+                ):
                     eligible = []
                     base.missing_region = text_regions[0]
         if eligible and not self._shares_a_topic_word(tokens, eligible[0].entry):
             eligible = []  # only question words in common (怎么/办理/多少钱): not about our topics
-        topic = self._outside_topic(norm, eligible[0].entry if eligible else None)
+        topic = self._outside_topic(norm, tokens, eligible[0].entry if eligible else None)
         if topic is not None:
             base.out_of_scope = topic
             base.near = []
@@ -451,15 +455,33 @@ class Engine:
                 return decision
         return self._answer(best.entry, best.score, base)
 
-    def _shares_a_topic_word(self, tokens: Tokens, entry: Entry) -> bool:
-        index = self._entry_index[entry.id]
-        return bool((set(tokens.words) & self._entry_words[index]) - self._generic)
+    def _regional_only(self, entry: Entry) -> bool:
+        """Whether the entry's question is answered province by province with no nationwide
+        rule (缴费基数, 居民医保个人缴费): a province we lack then has no answer."""
+        members = self._groups.get(entry.group or "", [])
+        return len(members) > 1 and not any(m.is_nationwide for m in members)
 
-    def _outside_topic(self, text: str, best: Entry | None) -> str | None:
-        """The neighbouring topic a question is about, when the best entry never mentions it."""
-        for name, words in self._out_of_scope.items():
-            for word in words:
-                if word in text and (best is None or word not in self._entry_text[best.id]):
+    def _shares_a_topic_word(self, tokens: Tokens, entry: Entry, ignore: tuple[str, ...] = ()) -> bool:
+        """Whether the question and the entry's phrasings share a word that is not a question
+        word, nor part of one of the `ignore` terms."""
+        index = self._entry_index[entry.id]
+        shared = (set(tokens.words) & self._entry_words[index]) - self._generic
+        return any(not any(word in part for part in ignore) for word in shared)
+
+    def _outside_topic(self, text: str, tokens: Tokens, best: Entry | None) -> str | None:
+        """The neighbouring topic a question is about, when the best entry does not answer it.
+
+        A term is one word or a set of words that must all appear (医院 + 推荐). It names the
+        topic when the best entry is never asked with it, or when the entry is (山西个账能交
+        长期护理保险吗) but the question shares nothing else with the entry
+        (长期护理保险怎么申请 is about the other topic itself)."""
+        for name, terms in self._out_of_scope.items():
+            for term in terms:
+                if not all(part in text for part in term):
+                    continue
+                if best is None or not all(part in self._entry_text[best.id] for part in term):
+                    return name
+                if not self._shares_a_topic_word(tokens, best, ignore=term):
                     return name
         return None
 
@@ -638,12 +660,14 @@ def load_word_list(directory: Path | str | None, name: str) -> frozenset[str]:
     return frozenset(normalise(w) for w in lines if w and not w.startswith("#"))
 
 
-def load_out_of_scope(directory: Path | str | None = None) -> dict[str, tuple[str, ...]]:
+def load_out_of_scope(directory: Path | str | None = None) -> OutOfScope:
+    """Topic name → its terms; a term is a word, or a list of words that must all appear."""
     doc = load_yaml(data_dir(directory) / "out_of_scope.yaml") or {}
-    return {
-        str(t["name"]): tuple(normalise(str(w)) for w in t.get("words") or [])
-        for t in doc.get("topics") or []
-    }
+
+    def term(word: object) -> tuple[str, ...]:
+        return tuple(normalise(str(p)) for p in (word if isinstance(word, list) else [word]))
+
+    return {str(t["name"]): tuple(term(w) for w in t.get("words") or []) for t in doc.get("topics") or []}
 
 
 def load_engine(directory: Path | str | None = None, weights: Weights | None = None) -> Engine:

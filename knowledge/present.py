@@ -23,6 +23,7 @@ OUT_OF_SCOPE = (
     "这个问题属于“{topic}”方面，不在本助手整理的医保政策资料范围内。"
     "养老、失业、工伤保险和社保卡问题可拨打 12333，医保问题可拨打 12393。"
 )
+MISSING_REGION = "暂时没有整理到{region}的相关规定。"
 DID_YOU_MEAN = "您是不是想问："
 RELATED = "您可能还想问："
 CLARIFY_REGION = (
@@ -74,9 +75,16 @@ def decision_text(decision: Decision) -> str:
     if decision.kind == "clarify":
         prompt = CLARIFY_REGION if decision.slot == "region" else CLARIFY_SCHEME
         return _with_list(prompt, "", decision.options)
+    return _with_list(not_found_text(decision), DID_YOU_MEAN, [e.question for e in decision.near])
+
+
+def not_found_text(decision: Decision) -> str:
+    """Why there is no answer: another topic, no rules for the user's region, or no match."""
     if decision.out_of_scope:
         return OUT_OF_SCOPE.format(topic=decision.out_of_scope)
-    return _with_list(NOT_FOUND, DID_YOU_MEAN, [e.question for e in decision.near])
+    if decision.missing_region:
+        return MISSING_REGION.format(region=decision.missing_region) + "\n" + NOT_FOUND
+    return NOT_FOUND
 
 
 def _with_list(text: str, title: str, items: list[str]) -> str:

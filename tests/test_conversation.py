@@ -55,6 +55,14 @@ async def test_clarify_other_region_says_what_there_is(dialogue: Dialogue, state
     assert "region" not in await state_store.get_profile(ME.user_id)
 
 
+async def test_clarify_answered_with_a_region_we_lack(dialogue: Dialogue) -> None:
+    await dialogue.handle_text(ME, "医保缴费基数是多少")
+    reply = await dialogue.handle_text(ME, "成都")
+    assert reply.kind == "not_found"
+    assert reply.text.startswith("暂时没有整理到四川的相关规定")
+    assert actions(reply, "ask:")  # what there is for other provinces
+
+
 async def test_clarify_scheme_by_button(dialogue: Dialogue, state_store: StateStore) -> None:
     asked = await dialogue.handle_text(ME, "北京和山西的医保异地报销比例一样吗")
     assert asked.kind == "clarify" and actions(asked, "pick:scheme:")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from knowledge.engine import OTHER_REGION, Engine
+from knowledge import present
+from knowledge.engine import OTHER_REGION, Engine, load_out_of_scope
 from knowledge.gazetteer import Gazetteer
 from knowledge.normalise import normalise
 from knowledge.slots import EMPLOYEE, RESIDENT, extract_slots, scheme_of
@@ -131,6 +134,15 @@ def test_region_named_without_any_entry_for_it_is_not_found(engine: Engine) -> N
     assert any(e.group == "省医保缴费基数和方式" for e in decision.near)
 
 
+def test_rule_kept_only_province_by_province_is_not_found_for_another(engine: Engine) -> None:
+    # 居民医保 premiums exist for some provinces only (a group with no nationwide member): a
+    # 新疆 question must not get a nationwide entry of another topic that happens to fit.
+    decision = engine.decide("库尔勒城乡居民医保今年交多少钱")
+    assert decision.kind == "not_found" and decision.missing_region == "新疆"
+    assert any(e.group == "省医保缴费基数和方式" for e in decision.near)
+    assert present.not_found_text(decision).startswith("暂时没有整理到新疆的相关规定。")
+
+
 @pytest.mark.parametrize(
     "question",
     ["明天北京下雨吗", "红烧肉怎么做", "住房公积金怎么提取", "哪只股票会涨", "asdfghjkl", "养老金每年涨多少"],
@@ -186,6 +198,42 @@ def test_neighbouring_topics_are_named_not_answered(engine: Engine, question: st
     decision = engine.decide(question)
     assert decision.kind == "not_found"
     assert decision.out_of_scope == topic
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("北京哪个医院看不孕不育好 推荐一下", "医院推荐"),  # 医院 + 推荐, neither alone
+        ("养老保险交满十五年 每个月能领多少", "养老保险"),  # 养老保险 + 领
+    ],
+)
+def test_neighbouring_topics_named_by_two_words_together(engine: Engine, question: str, topic: str) -> None:
+    decision = engine.decide(question)
+    assert decision.kind == "not_found"
+    assert decision.out_of_scope == topic
+
+
+def test_one_word_of_a_two_word_term_is_not_enough(engine: Engine) -> None:
+    decision = engine.decide("异地住院要先去医院开什么证明")
+    assert decision.out_of_scope is None
+
+
+def test_neighbouring_topic_the_best_entry_only_mentions(engine: Engine) -> None:
+    # zhanghu.shanxi-family says the account can pay 长期护理保险 premiums ...
+    paying = engine.decide("山西个人账户能交长期护理保险吗")
+    assert paying.kind == "answer" and paying.entry is not None
+    assert paying.entry.id == "zhanghu.shanxi-family"
+    # ... which does not make a question about that insurance itself ours
+    applying = engine.decide("长期护理保险怎么申请")
+    assert applying.kind == "not_found"
+    assert applying.out_of_scope == "长期护理保险"
+
+
+def test_out_of_scope_terms_load_words_and_word_sets(tmp_path: Path) -> None:
+    (tmp_path / "out_of_scope.yaml").write_text(
+        "topics:\n  - name: 医院推荐\n    words: [医院推荐, [醫院, 推荐]]\n", encoding="utf-8"
+    )
+    assert load_out_of_scope(tmp_path) == {"医院推荐": (("医院推荐",), ("医院", "推荐"))}
 
 
 def test_out_of_scope_word_does_not_block_an_entry_that_mentions_it(engine: Engine) -> None:
