@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot import texts
-from bot.state import ALL_UPDATES, UPDATES_KEPT, VOTES, StateStore
+from bot.state import ALL_UPDATES, UPDATES_KEPT, VOTES, StateStore, Turn, TurnResult
 from bot.updates import engine_with_updates
 from knowledge import present
 from knowledge.engine import OTHER_REGION, Context, Decision, Engine
@@ -73,15 +73,14 @@ class Dialogue:
         question = text.strip()
         if not question:
             return Reply(texts.ASK_USAGE if who.group else texts.HELP, kind="hint")
-        pending = await self.state.get_pending(who.chat_id, who.user_id)
-        if pending is not None:
-            value = self._slot_value(str(pending["slot"]), question)
+        turn = await self.state.load_turn(who.chat_id, who.user_id, who.group)
+        if turn.pending is not None:
+            value = self._slot_value(str(turn.pending["slot"]), question)
             if value is not None:
-                return await self._complete(who, pending, value)
+                return await self._complete(who, turn.pending, value)
             await self.state.clear_pending(who.chat_id, who.user_id)
-        region, scheme = await self._known_slots(who)
-        raw_ctx = await self.state.get_context(who.chat_id, who.user_id)
-        context = Context(**raw_ctx) if raw_ctx else None
+        region, scheme = self._slots_of(turn)
+        context = Context(**turn.context) if turn.context else None
         decision = self.engine.decide(question, region=region, scheme=scheme, context=context)
         same = decision.entry is not None and context is not None and decision.entry.id == context.entry_id
         if decision.followup and same and decision.entry is not None and decision.entry.is_nationwide:
@@ -242,11 +241,13 @@ class Dialogue:
 
     # -- helpers --------------------------------------------------------------------------
     async def _known_slots(self, who: Who) -> tuple[str | None, str | None]:
-        profile = await self.state.get_profile(who.user_id)
-        region = profile.get("region")
-        if region is None and who.group:
-            region = (await self.state.get_group(who.chat_id)).get("region")
-        return region, profile.get("scheme")
+        return self._slots_of(await self.state.load_turn(who.chat_id, who.user_id, who.group))
+
+    @staticmethod
+    def _slots_of(turn: Turn) -> tuple[str | None, str | None]:
+        """The user's own region, else the group's default; the user's scheme."""
+        region = turn.profile.get("region") or turn.group.get("region")
+        return region, turn.profile.get("scheme")
 
     def _slot_value(self, slot: str, text: str) -> str | None:
         """A typed reply to a clarification: a place (city → province) or a scheme."""
@@ -286,10 +287,11 @@ class Dialogue:
         return Reply(prefix, rows, "not_found")
 
     async def _reply(self, who: Who, question: str, decision: Decision) -> Reply:
+        context = None
         if decision.context is not None and decision.kind in ("answer", "clarify"):
-            await self.state.set_context(who.chat_id, who.user_id, asdict(decision.context))
+            context = asdict(decision.context)
         if decision.kind == "answer" and decision.entry is not None:
-            await self.state.incr_stat("answered")
+            await self.state.save_turn(who.chat_id, who.user_id, TurnResult("answered", context))
             entry = decision.entry
             rows = [[Button(e.question, f"ask:{e.id}")] for e in decision.related]
             rows.append(
@@ -300,25 +302,20 @@ class Dialogue:
             )
             return Reply(present.decision_text_body(decision), rows, "answer", entry.id)
         if decision.kind == "clarify":
-            await self.state.incr_stat("clarified")
-            await self.state.set_pending(
-                who.chat_id,
-                who.user_id,
-                {
-                    "slot": decision.slot,
-                    "waiting": [e.id for e in decision.waiting],
-                    "question": question,
-                    "query": decision.context.query if decision.context else "",
-                },
-            )
+            pending = {
+                "slot": decision.slot,
+                "waiting": [e.id for e in decision.waiting],
+                "question": question,
+                "query": decision.context.query if decision.context else "",
+            }
+            await self.state.save_turn(who.chat_id, who.user_id, TurnResult("clarified", context, pending))
             buttons = [Button(o, f"pick:{decision.slot}:{o}") for o in decision.options]
             rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
             prompt = present.CLARIFY_REGION if decision.slot == "region" else present.CLARIFY_SCHEME
             return Reply(prompt, rows, "clarify")
         if decision.kind == "smalltalk":
             return Reply(present.decision_text(decision), kind="smalltalk")
-        await self.state.incr_stat("not_found")
-        await self.state.record_unanswered(question)
+        await self.state.save_turn(who.chat_id, who.user_id, TurnResult("not_found", unanswered=question))
         text = present.not_found_text(decision)
         rows = [[Button(e.question, f"ask:{e.id}")] for e in decision.near]
         return Reply(text, rows, "not_found")

@@ -29,7 +29,16 @@ from typing import TYPE_CHECKING, Any, Self, cast
 
 from redis.asyncio import Redis
 
-from bot.state import ALL_UPDATES, CONTEXT_TTL, PENDING_TTL, UNANSWERED_MAX_LEN, UPDATES_KEPT, VOTES
+from bot.state import (
+    ALL_UPDATES,
+    CONTEXT_TTL,
+    PENDING_TTL,
+    UNANSWERED_MAX_LEN,
+    UPDATES_KEPT,
+    VOTES,
+    Turn,
+    TurnResult,
+)
 
 if TYPE_CHECKING:
     from bot.state import StateStore
@@ -42,6 +51,21 @@ _FEEDBACK_INDEX = "entries"
 def as_text(value: bytes | str) -> str:
     """A Redis reply as text, whether the client decodes responses or not."""
     return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _text_hash(raw: dict[bytes | str, bytes | str]) -> dict[str, str]:
+    return {as_text(k): as_text(v) for k, v in raw.items()}
+
+
+def _from_json(raw: bytes | str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    value = json.loads(raw)
+    return value if isinstance(value, dict) else None
+
+
+def _to_json(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class RedisStore:
@@ -107,21 +131,46 @@ class RedisStore:
         # redis-py types hash and set commands as `Awaitable[T] | T` (one signature for the sync
         # and the asyncio client); on redis.asyncio they are always awaitable.
         raw = await cast("Awaitable[dict[bytes | str, bytes | str]]", self._redis.hgetall(key))
-        return {as_text(k): as_text(v) for k, v in raw.items()}
+        return _text_hash(raw)
 
     async def _update_hash(self, key: str, fields: dict[str, str]) -> None:
         if fields:  # HSET needs at least one field; an empty update changes nothing
             await cast("Awaitable[int]", self._redis.hset(key, mapping=fields))
 
     async def _get_json(self, key: str) -> dict[str, Any] | None:
-        raw: bytes | str | None = await self._redis.get(key)
-        if raw is None:
-            return None
-        value = json.loads(raw)
-        return value if isinstance(value, dict) else None
+        return _from_json(await self._redis.get(key))
 
     async def _set_json(self, key: str, value: dict[str, Any], ttl: int) -> None:
-        await self._redis.set(key, json.dumps(value, ensure_ascii=False, separators=(",", ":")), ex=ttl)
+        await self._redis.set(key, _to_json(value), ex=ttl)
+
+    # -- one message ----------------------------------------------------------------------
+
+    async def load_turn(self, chat_id: int, user_id: int, group: bool) -> Turn:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._profile_key(user_id))
+            pipe.get(self._pending_key(chat_id, user_id))
+            pipe.get(self._context_key(chat_id, user_id))
+            if group:
+                pipe.hgetall(self._group_key(chat_id))
+            replies = await pipe.execute()
+        profile, pending, context = replies[:3]
+        return Turn(
+            _text_hash(profile),
+            _from_json(pending),
+            _from_json(context),
+            _text_hash(replies[3]) if group else {},
+        )
+
+    async def save_turn(self, chat_id: int, user_id: int, result: TurnResult) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if result.context is not None:
+                pipe.set(self._context_key(chat_id, user_id), _to_json(result.context), ex=CONTEXT_TTL)
+            if result.pending is not None:
+                pipe.set(self._pending_key(chat_id, user_id), _to_json(result.pending), ex=PENDING_TTL)
+            if result.unanswered is not None:
+                pipe.zincrby(self._unanswered_key(), 1, result.unanswered.strip()[:UNANSWERED_MAX_LEN])
+            pipe.hincrby(self._stats_key(), result.stat, 1)
+            await pipe.execute()
 
     # -- profile --------------------------------------------------------------------------
 

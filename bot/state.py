@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 PENDING_TTL = 10 * 60
@@ -21,7 +22,30 @@ ALL_UPDATES = "全部"
 UPDATES_KEPT = 200
 
 
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What answering one message needs to know about its asker (one Redis round trip)."""
+
+    profile: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    group: dict[str, str] = field(default_factory=dict)  # empty in private chats
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    """What one reply changes (written in one Redis round trip)."""
+
+    stat: str  # counter to increment: answered | clarified | not_found
+    context: dict[str, Any] | None = None  # the new follow-up context, when there is one
+    pending: dict[str, Any] | None = None  # a clarification now waiting for an answer
+    unanswered: str | None = None  # a question to keep for operators' review
+
+
 class StateStore(Protocol):
+    # one message: everything it reads, then everything it writes, each in one go
+    async def load_turn(self, chat_id: int, user_id: int, group: bool) -> Turn: ...
+    async def save_turn(self, chat_id: int, user_id: int, result: TurnResult) -> None: ...
     # profile of a user: region (province short name), scheme, … — no TTL
     async def get_profile(self, user_id: int) -> dict[str, str]: ...
     async def update_profile(self, user_id: int, **fields: str) -> None: ...
@@ -85,6 +109,23 @@ class MemoryStore:
 
     def _set(self, kind: str, chat_id: int, user_id: int, value: dict[str, Any], ttl: float) -> None:
         self._expiring[(kind, chat_id, user_id)] = (self._clock() + ttl, dict(value))
+
+    async def load_turn(self, chat_id: int, user_id: int, group: bool) -> Turn:
+        return Turn(
+            await self.get_profile(user_id),
+            await self.get_pending(chat_id, user_id),
+            await self.get_context(chat_id, user_id),
+            await self.get_group(chat_id) if group else {},
+        )
+
+    async def save_turn(self, chat_id: int, user_id: int, result: TurnResult) -> None:
+        if result.context is not None:
+            await self.set_context(chat_id, user_id, result.context)
+        if result.pending is not None:
+            await self.set_pending(chat_id, user_id, result.pending)
+        if result.unanswered is not None:
+            await self.record_unanswered(result.unanswered)
+        await self.incr_stat(result.stat)
 
     async def get_profile(self, user_id: int) -> dict[str, str]:
         return dict(self._profiles.get(user_id, {}))

@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.redis_store import RedisStore
-from bot.state import CONTEXT_TTL, PENDING_TTL, UNANSWERED_MAX_LEN, MemoryStore, StateStore
+from bot.state import CONTEXT_TTL, PENDING_TTL, UNANSWERED_MAX_LEN, MemoryStore, StateStore, Turn, TurnResult
 
 
 class FakeClock:
@@ -315,6 +315,43 @@ async def test_stats_counters(store: StateStore) -> None:
     assert all(isinstance(value, int) for value in stats.values())
 
 
+# -- one message: read once, write once ------------------------------------------------------------
+
+
+async def test_load_turn_reads_what_the_single_calls_read(store: StateStore) -> None:
+    assert await store.load_turn(-5, 7, group=True) == Turn()
+    await store.update_profile(7, region="山西")
+    await store.set_pending(-5, 7, {"slot": "scheme", "waiting": ["a.b"]})
+    await store.set_context(-5, 7, {"query": "产假", "region": None})
+    await store.update_group(-5, region="北京")
+    turn = await store.load_turn(-5, 7, group=True)
+    assert turn == Turn(
+        {"region": "山西"},
+        {"slot": "scheme", "waiting": ["a.b"]},
+        {"query": "产假", "region": None},
+        {"region": "北京"},
+    )
+    assert (await store.load_turn(-5, 7, group=False)).group == {}  # private chats skip the group
+    assert await store.load_turn(-5, 8, group=True) == Turn(group={"region": "北京"})  # another user
+
+
+async def test_save_turn_writes_each_part_given(store: StateStore, backend: Backend) -> None:
+    await store.save_turn(-5, 7, TurnResult("answered", context={"query": "备案"}))
+    await store.save_turn(-5, 7, TurnResult("clarified", pending={"slot": "region"}))
+    await store.save_turn(-5, 7, TurnResult("not_found", unanswered="  广州产假多少天 "))
+    turn = await store.load_turn(-5, 7, group=False)
+    assert turn.context == {"query": "备案"} and turn.pending == {"slot": "region"}
+    assert await store.top_unanswered() == [("广州产假多少天", 1)]
+    assert await store.get_stats() == {"answered": 1, "clarified": 1, "not_found": 1}
+    if backend.kind == "redis":  # written with the same TTLs as set_context / set_pending
+        assert 0 < await backend.pttl("ctx:-5:7") <= CONTEXT_TTL * 1000
+        assert 0 < await backend.pttl("pending:-5:7") <= PENDING_TTL * 1000
+    else:
+        backend.clock.advance(PENDING_TTL + 1)
+        turn = await store.load_turn(-5, 7, group=False)
+        assert turn.pending is None and turn.context == {"query": "备案"}
+
+
 # -- Redis only -----------------------------------------------------------------------------------
 
 
@@ -346,6 +383,8 @@ async def _exercise(store: RedisStore) -> None:
     await store.feedback_summary()
     await store.incr_stat("answered", 2)
     await store.get_stats()
+    await store.load_turn(-21, 11, group=True)
+    await store.save_turn(-21, 11, TurnResult("answered", {"query": "门诊"}, None, "没人能答的问题"))
 
 
 async def test_redis_writes_only_under_its_prefix(redis_url: str, redis_prefix: str) -> None:
@@ -380,7 +419,7 @@ async def test_redis_writes_only_under_its_prefix(redis_url: str, redis_prefix: 
             "stats": "hash",
         }
         assert await raw.hgetall(redis_prefix + "fb:outpatient.beijing") == {"11": "up", "12": "down"}
-        assert await raw.zscore(redis_prefix + "unanswered", "没人能答的问题") == 1
+        assert await raw.zscore(redis_prefix + "unanswered", "没人能答的问题") == 2
     finally:
         await store.close()
         await raw.aclose()
@@ -396,9 +435,9 @@ async def test_redis_store_reads_a_bytes_client(redis_url: str, redis_prefix: st
         assert await store.get_pending(-21, 11) == {"slot": "region"}
         assert await store.get_context(-21, 11) == {"query": "门诊"}
         assert await store.get_group(-21) == {"region": "广东"}
-        assert await store.top_unanswered() == [("没人能答的问题", 1)]
+        assert await store.top_unanswered() == [("没人能答的问题", 2)]
         assert await store.feedback_summary() == [("outpatient.beijing", 1, 1)]
-        assert await store.get_stats() == {"answered": 2}
+        assert await store.get_stats() == {"answered": 3}
     finally:
         await store.close()
 
