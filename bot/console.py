@@ -51,18 +51,9 @@ async def run_console(
         buttons = last.flat_buttons if last else []
         if text.isdigit() and 1 <= int(text) <= len(buttons):
             reply = await dialogue.handle_button(who, buttons[int(text) - 1].action)
-        elif text in ("/start", "/help"):
-            reply = dialogue.start() if text == "/start" else dialogue.help()
-        elif text == "/me":
-            reply = await dialogue.me(who)
-        elif text == "/reset":
-            reply = await dialogue.reset(who)
-        elif text.startswith(("/region", "/scheme")):
+        elif text.startswith("/"):
             command, _, arg = text.partition(" ")
-            if command == "/region":
-                reply = await dialogue.set_region(who, arg) if arg.strip() else dialogue.region_menu()
-            else:
-                reply = await dialogue.set_scheme(who, arg) if arg.strip() else dialogue.scheme_menu()
+            reply = await dialogue.private_command(who, command, arg) or Reply(texts.HELP, kind="hint")
         else:
             reply = await dialogue.handle_text(who, text)
         print(format_reply(reply), file=stdout, flush=True)

@@ -118,6 +118,33 @@ class Dialogue:
         return Reply(texts.CLARIFY_EXPIRED, kind="alert")
 
     # -- commands -------------------------------------------------------------------------
+    async def private_command(self, who: Who, command: str, arg: str = "") -> Reply | None:
+        """A command as typed in a private chat ("/region 太原"), for the console chat; None
+        when it is not one. (In Telegram, handlers/commands.py adds the group rules.)"""
+        name = command.removeprefix("/").partition("@")[0]
+        arg = arg.strip()
+        if name == "start":
+            return self.start()
+        if name == "help":
+            return self.help()
+        if name == "region":
+            return await self.set_region(who, arg) if arg else self.region_menu()
+        if name == "scheme":
+            return await self.set_scheme(who, arg) if arg else self.scheme_menu()
+        if name == "me":
+            return await self.me(who)
+        if name == "reset":
+            return await self.reset(who)
+        if name == "subscribe":
+            return await self.subscribe(who, arg)
+        if name == "unsubscribe":
+            return await self.unsubscribe(who)
+        if name == "updates":
+            return await self.updates(who)
+        if name == "ask":
+            return await self.handle_text(who, arg)
+        return None
+
     def start(self) -> Reply:
         examples = [self.engine.kb.by_id[i] for i in texts.START_EXAMPLES if i in self.engine.kb.by_id]
         return Reply(texts.WELCOME, [[Button(e.question, f"ask:{e.id}")] for e in examples], "info")
@@ -174,13 +201,13 @@ class Dialogue:
 
     async def me(self, who: Who) -> Reply:
         profile = await self.state.get_profile(who.user_id)
-        group = await self.state.get_group(who.chat_id) if who.group else {}
         subs = await self.state.subscriptions(who.chat_id)
         text = texts.ME.format(
-            region=profile.get("region", texts.ME_NOTHING),
-            scheme=profile.get("scheme", texts.ME_NOTHING),
-            group_region=group.get("region", texts.ME_NOTHING),
+            region=profile.get("region", texts.ME_NOTHING), scheme=profile.get("scheme", texts.ME_NOTHING)
         )
+        if who.group:
+            group = await self.state.get_group(who.chat_id)
+            text += "\n" + texts.ME_GROUP_REGION.format(region=group.get("region", texts.ME_NOTHING))
         text += "\n" + texts.ME_SUBSCRIPTIONS.format(subs="、".join(subs) if subs else texts.ME_NOTHING)
         return Reply(text, kind="info")
 

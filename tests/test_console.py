@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from bot import texts
 from bot.console import run_console
 from knowledge.paths import PACKAGE_DATA
 
@@ -84,3 +85,14 @@ def test_bad_setting_stops_with_one_line_naming_it() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "WEB_PORT" in result.stderr
+
+
+async def test_console_runs_the_private_chat_commands() -> None:
+    out = io.StringIO()
+    script = "/region 太原\n/subscribe\n/me\n/updates\n/nosuchcommand\n/reset\n/me\n"
+    await run_console(io.StringIO(script), out, str(PACKAGE_DATA))
+    text = out.getvalue()
+    assert "山西" in text  # /region resolved the city, /me shows it
+    assert texts.SUBSCRIBED_ALL in text
+    assert texts.HELP in text  # an unknown command gets the help text
+    assert "本群默认地区" not in text  # a private chat has no group settings

@@ -123,6 +123,7 @@ async def test_group_default_region_applies_to_members_without_one(dialogue: Dia
     await dialogue.set_region(group, "太原", for_group=True)
     reply = await dialogue.handle_text(group, "医保缴费基数是多少")
     assert reply.entry_id == "shengyibao.base-shanxi"
+    assert "本群默认地区：山西" in (await dialogue.me(group)).text
 
 
 async def test_expired_clarification_is_not_completed(engine: Engine) -> None:
