@@ -43,6 +43,11 @@ INSURANCE_WORDS = (
     "参保",
     "结算",
     "药店",
+    "医院",
+    "看病",
+    "买药",
+    "卡",
+    "刷卡",
 )
 CROSS_REGION_WORD = "异地"
 # neighbouring topic → its terms; a term is one word or words that must all appear
@@ -215,8 +220,8 @@ class Engine:
     # -- building blocks ------------------------------------------------------------------
     def _topic_tokens(self, slots: Slots) -> Tokens:
         tokens = self.tokenizer.tokens(slots.topic_text)
-        if len(slots.regions) >= 2 and set(tokens.words) & self._insurance_words:
-            # "山西医保在北京用" is about care elsewhere; "北京到大同的高铁票" is not
+        if slots.apart and set(tokens.words) & self._insurance_words:
+            # "山西医保在北京用", "惠州医保在东莞用" are about care elsewhere; "北京到大同的高铁票" is not
             tokens = self.tokenizer.tokens(f"{slots.topic_text} {CROSS_REGION_WORD}")
         return tokens
 

@@ -41,6 +41,18 @@ class Slots:
             seen.setdefault(place.province, None)
         return tuple(seen)
 
+    @property
+    def apart(self) -> bool:
+        """Whether two of the places are different cities or provinces, neither inside the other
+        (太原 and 北京, 惠州 and 东莞 — not 山西 and 太原, nor 朝阳 and 海淀 in 北京)."""
+        for i, first in enumerate(self.places):
+            for second in self.places[i + 1 :]:
+                if first.province != second.province:
+                    return True
+                if first.city and second.city and first.city != second.city:
+                    return True
+        return False
+
 
 def scheme_of(text: str) -> str | None:
     found = {name for name, pattern in _SCHEME_PATTERNS if pattern.search(text)}
