@@ -342,7 +342,9 @@ class Dialogue:
             return Reply(prompt, rows, "clarify")
         if decision.kind == "smalltalk":
             return Reply(present.decision_text(decision), kind="smalltalk")
-        await self.state.save_turn(who.chat_id, who.user_id, TurnResult("not_found", unanswered=question))
+        # a broad question ("医保") was understood: nothing for operators to review
+        unanswered = None if decision.broad else question
+        await self.state.save_turn(who.chat_id, who.user_id, TurnResult("not_found", unanswered=unanswered))
         text = present.not_found_text(decision)
         rows = [[Button(e.question, f"ask:{e.id}")] for e in decision.near]
         return Reply(text, rows, "not_found")

@@ -50,6 +50,12 @@ INSURANCE_WORDS = (
     "刷卡",
 )
 CROSS_REGION_WORD = "异地"
+# words that ask nothing: "我想问一下异地就医的政策" names a topic and no question about it
+BROAD_FILLERS = (
+    "我", "想", "我想", "想问", "想问问", "帮我", "看看", "问", "问问", "问一下", "请问", "一下",
+    "了解", "咨询", "关于", "的", "事", "事情", "问题", "情况", "政策", "规定", "最新", "相关",
+    "方面", "吗", "呢", "啊",
+)  # fmt: skip
 # neighbouring topic → its terms; a term is one word or words that must all appear
 OutOfScope = dict[str, tuple[tuple[str, ...], ...]]
 
@@ -84,6 +90,7 @@ class Weights:
     margin: float = 0.02
     nationwide_preference: float = 0.0375  # region unknown: prefer a 全国 entry this close to the best
     near_threshold: float = 0.25
+    broad_entries: int = 5  # a question whose every topic word is in this many entries is too broad
     candidate_docs: int = 80
     candidate_entries: int = 12
 
@@ -124,6 +131,7 @@ class Decision:
     followup: bool = False
     missing_region: str | None = None  # not_found because we have nothing for this region
     out_of_scope: str | None = None  # not_found because the question is about this other topic
+    broad: str | None = None  # not_found: the question only names this broad topic (医保, 异地就医)
     confidence: float = 0.0  # of the top candidate that applies (see Engine.confidence)
     features: list[float] = field(default_factory=list)  # what the confidence was computed from
 
@@ -160,6 +168,7 @@ class Engine:
         # canonical forms, as the tokenizer emits them
         self._generic_words = generic_words
         self._generic = frozenset(self.tokenizer.canonical(w) for w in generic_words)
+        self._fillers = frozenset(self.tokenizer.canonical(w) for w in BROAD_FILLERS)
         # what each entry is asked as, to tell whether it is about an out-of-scope word
         self._entry_text = {e.id: normalise(" ".join((e.question, *e.alternates))) for e in kb.entries}
         self._entries = list(kb.entries)
@@ -191,6 +200,12 @@ class Engine:
         self._entry_index = {e.id: i for i, e in enumerate(self._entries)}
         for phrasing in self._phrasings:
             self._entry_words[phrasing.entry_index].update(phrasing.words)
+        self._question_words = [set(self.tokenizer.words(normalise(e.question))) for e in self._entries]
+        # in how many entries' phrasings each word occurs: 医保, 报销, 异地就医 are in many
+        self._entry_freq: dict[str, int] = defaultdict(int)
+        for words in self._entry_words:
+            for word in words:
+                self._entry_freq[word] += 1
         self._by_entry: dict[int, list[_Phrasing]] = defaultdict(list)
         for phrasing in self._phrasings:
             self._by_entry[phrasing.entry_index].append(phrasing)
@@ -436,6 +451,12 @@ class Engine:
             base.out_of_scope = topic
             base.near = []
             return base
+        broad = self._too_broad(topic_slots.topic_text) if eligible and not followup else None
+        if broad is not None:
+            # "医保" / "异地就医" / "北京医保": offer the common questions rather than guess one
+            base.broad = broad
+            base.near = self._broad_suggestions(broad, eligible, eff_region)
+            return base
         if not eligible or base.confidence < w.confidence_threshold or eligible[0].score < w.min_score:
             if base.missing_region:  # show what we have for other provinces first
                 candidates = sorted(candidates, key=_lexical, reverse=True)
@@ -459,6 +480,34 @@ class Engine:
             if decision is not None:
                 return decision
         return self._answer(best.entry, best.score, base)
+
+    def _too_broad(self, topic_text: str) -> str | None:
+        """The topic, when the question names one and asks nothing about it ("社保卡", "我想问一下
+        异地就医"): one word that many entries are about, and besides it only fillers — no
+        question word (产假几天 asks)."""
+        words = [
+            w
+            for w in self.tokenizer.raw_words(topic_text)
+            if self.tokenizer.canonical(w) not in self._fillers
+        ]
+        if len(words) != 1:
+            return None
+        parts = self.tokenizer.words(words[0])
+        if parts and all(self._entry_freq.get(p, 0) >= self.weights.broad_entries for p in parts):
+            return words[0]
+        return None
+
+    def _broad_suggestions(self, topic: str, eligible: list[Candidate], region: str | None) -> list[Entry]:
+        """Common questions for a broad topic: those whose own question names it, for the
+        user's region or nationwide, first."""
+        words = set(self.tokenizer.words(topic))
+
+        def key(c: Candidate) -> tuple[bool, bool, float]:
+            named = bool(words & self._question_words[self._entry_index[c.entry.id]])
+            fits = c.entry.applies_to(region) if region else c.entry.is_nationwide
+            return (not named, not fits, -c.score)
+
+        return [c.entry for c in sorted(eligible, key=key)[:4]]
 
     def _regional_only(self, entry: Entry) -> bool:
         """Whether the entry's question is answered province by province with no nationwide

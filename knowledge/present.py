@@ -24,6 +24,10 @@ OUT_OF_SCOPE = (
     "养老、失业、工伤保险和社保卡问题可拨打 12333，医保问题可拨打 12393。"
 )
 MISSING_REGION = "暂时没有整理到{region}的相关规定。"
+BROAD = (
+    "关于“{topic}”的问题比较多，您想问的是哪一个？可以点下面的常见问题，"
+    "也可以把问题说具体些，比如在哪个省参保、遇到了什么情况。"
+)
 DID_YOU_MEAN = "您是不是想问："
 RELATED = "您可能还想问："
 CLARIFY_REGION = (
@@ -75,11 +79,15 @@ def decision_text(decision: Decision) -> str:
     if decision.kind == "clarify":
         prompt = CLARIFY_REGION if decision.slot == "region" else CLARIFY_SCHEME
         return _with_list(prompt, "", decision.options)
-    return _with_list(not_found_text(decision), DID_YOU_MEAN, [e.question for e in decision.near])
+    title = "" if decision.broad else DID_YOU_MEAN
+    return _with_list(not_found_text(decision), title, [e.question for e in decision.near])
 
 
 def not_found_text(decision: Decision) -> str:
-    """Why there is no answer: another topic, no rules for the user's region, or no match."""
+    """Why there is no answer: another topic, too broad a question, no rules for the user's
+    region, or no match."""
+    if decision.broad:
+        return BROAD.format(topic=decision.broad)
     if decision.out_of_scope:
         return OUT_OF_SCOPE.format(topic=decision.out_of_scope)
     if decision.missing_region:

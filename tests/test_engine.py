@@ -156,6 +156,34 @@ def test_region_named_without_any_entry_for_it_is_not_found(engine: Engine) -> N
     assert any(e.group == "省医保缴费基数和方式" for e in decision.near)
 
 
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("社保卡", "社保卡"),
+        ("我想问一下异地就医", "异地就医"),
+        ("关于生育津贴的政策", "生育津贴"),
+        ("医保", "医保"),
+    ],
+)
+def test_a_topic_alone_gets_its_common_questions(engine: Engine, question: str, topic: str) -> None:
+    decision = engine.decide(question)
+    assert decision.kind == "not_found" and decision.broad == topic
+    assert 2 <= len(decision.near) <= 4
+    assert present.not_found_text(decision).startswith(f"关于“{topic}”的问题比较多")
+
+
+def test_broad_topic_suggestions_fit_the_region_named(engine: Engine) -> None:
+    decision = engine.decide("北京医保")
+    assert decision.broad == "医保"
+    assert decision.near and all(e.applies_to("北京") for e in decision.near)
+
+
+@pytest.mark.parametrize("question", ["产假几天", "异地就医备案", "社保卡挂失"])
+def test_a_topic_with_a_question_about_it_is_not_broad(engine: Engine, question: str) -> None:
+    decision = engine.decide(question)
+    assert decision.broad is None and decision.kind == "answer"
+
+
 def test_rule_kept_only_province_by_province_is_not_found_for_another(engine: Engine) -> None:
     # 居民医保 premiums exist for some provinces only (a group with no nationwide member): a
     # 新疆 question must not get a nationwide entry of another topic that happens to fit.
