@@ -35,7 +35,7 @@ class Button:
 class Reply:
     text: str
     buttons: list[list[Button]] = field(default_factory=list)  # rows of buttons
-    kind: str = "answer"  # answer | clarify | not_found | smalltalk | hint | info | alert
+    kind: str = "answer"  # answer | clarify | not_found | topics | smalltalk | hint | info | alert
     entry_id: str | None = None
 
     @property
@@ -342,9 +342,10 @@ class Dialogue:
             return Reply(prompt, rows, "clarify")
         if decision.kind == "smalltalk":
             return Reply(present.decision_text(decision), kind="smalltalk")
-        # a broad question ("医保") was understood: nothing for operators to review
-        unanswered = None if decision.broad else question
-        await self.state.save_turn(who.chat_id, who.user_id, TurnResult("not_found", unanswered=unanswered))
-        text = present.not_found_text(decision)
         rows = [[Button(e.question, f"ask:{e.id}")] for e in decision.near]
-        return Reply(text, rows, "not_found")
+        if decision.broad:
+            # a broad question ("医保") was understood: nothing for operators to review
+            await self.state.save_turn(who.chat_id, who.user_id, TurnResult("broad"))
+            return Reply(present.not_found_text(decision), rows, "topics")
+        await self.state.save_turn(who.chat_id, who.user_id, TurnResult("not_found", unanswered=question))
+        return Reply(present.not_found_text(decision), rows, "not_found")

@@ -36,7 +36,7 @@ class Turn:
 class TurnResult:
     """What one reply changes (written in one Redis round trip)."""
 
-    stat: str  # counter to increment: answered | clarified | not_found
+    stat: str  # counter to increment: answered | clarified | not_found | broad
     context: dict[str, Any] | None = None  # the new follow-up context, when there is one
     pending: dict[str, Any] | None = None  # a clarification now waiting for an answer
     unanswered: str | None = None  # a question to keep for operators' review

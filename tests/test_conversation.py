@@ -97,9 +97,10 @@ async def test_broad_question_offers_common_questions_and_is_not_recorded(
     dialogue: Dialogue, state_store: StateStore
 ) -> None:
     reply = await dialogue.handle_text(ME, "社保卡")
-    assert reply.kind == "not_found" and reply.text.startswith("关于“社保卡”的问题比较多")
+    assert reply.kind == "topics" and reply.text.startswith("关于“社保卡”的问题比较多")
     assert len(actions(reply, "ask:")) >= 2
     assert await state_store.top_unanswered() == []  # understood, nothing for operators to review
+    assert (await state_store.get_stats()).get("broad") == 1
 
 
 async def test_feedback_is_counted_once_per_user(dialogue: Dialogue, state_store: StateStore) -> None:
