@@ -19,6 +19,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from knowledge.bm25 import BM25
+from knowledge.estimate import ESTIMATORS
 from knowledge.gazetteer import Gazetteer, load_gazetteer
 from knowledge.homophones import HomophoneFixer
 from knowledge.loader import load_or_raise
@@ -134,6 +135,7 @@ class Decision:
     broad: str | None = None  # not_found: the question only names this broad topic (医保, 异地就医)
     confidence: float = 0.0  # of the top candidate that applies (see Engine.confidence)
     features: list[float] = field(default_factory=list)  # what the confidence was computed from
+    estimate: list[str] = field(default_factory=list)  # lines computed from the user's figures
 
 
 @dataclass(slots=True)
@@ -390,6 +392,13 @@ class Engine:
     ) -> Decision:
         """Decide what to reply. `region`/`scheme` are what the user's profile says."""
         norm = self._fixer.fix(normalise(text))
+        decision = self._decide(norm, region, scheme, context)
+        entry = decision.entry
+        if decision.kind == "answer" and entry is not None and entry.estimate:
+            decision.estimate = ESTIMATORS[entry.estimate](norm) or []
+        return decision
+
+    def _decide(self, norm: str, region: str | None, scheme: str | None, context: Context | None) -> Decision:
         kind = self.smalltalk_kind(norm)
         if kind is not None:
             return Decision("smalltalk", smalltalk=kind, context=context)

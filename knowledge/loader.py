@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from knowledge.estimate import ESTIMATORS
 from knowledge.gazetteer import Gazetteer, load_gazetteer
 from knowledge.paths import data_dir
 from knowledge.schema import MIN_ALTERNATES, NATIONWIDE, SCHEMES, TOPICS, Entry, KnowledgeBase
@@ -21,7 +22,7 @@ from knowledge.yamlio import LINE_KEY, YamlError, load_yaml
 
 ID_PATTERN = re.compile(r"^[a-z]+\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 REQUIRED = ("id", "question", "alternates", "answer", "region", "schemes", "tags", "source", "date")
-OPTIONAL = ("city", "related", "group", "conflicts")
+OPTIONAL = ("city", "related", "group", "conflicts", "estimate")
 ENTRY_DIR = "entries"
 
 
@@ -240,6 +241,10 @@ def _build_entry(
     if group is not None and (not isinstance(group, str) or not group.strip()):
         ctx.error(line, f"{label}: `group` must be text")
 
+    estimate = item.get("estimate")
+    if estimate is not None and estimate not in ESTIMATORS:
+        ctx.error(line, f"{label}: unknown estimate {estimate!r}; known: {', '.join(ESTIMATORS)}")
+
     if len(ctx.problems) > before:
         return None
     assert question and answer and alternates is not None and tags is not None
@@ -260,6 +265,7 @@ def _build_entry(
         related=related,
         group=group.strip() if isinstance(group, str) else None,
         conflicts=conflicts,
+        estimate=estimate if isinstance(estimate, str) else None,
         file=ctx.file,
         line=line,
     )

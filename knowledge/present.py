@@ -55,9 +55,12 @@ def region_note(entry: Entry, user_region: str) -> str:
     return f"注意：目前只整理到{entry.where}的规定，{user_region}的做法可能不同，请向当地医保部门确认。"
 
 
-def answer_text(entry: Entry, user_region: str | None = None) -> str:
-    """The full reply for one entry: heading, answer, scope, date and caveat."""
+def answer_text(entry: Entry, user_region: str | None = None, estimate: list[str] | None = None) -> str:
+    """The full reply for one entry: heading, answer, the estimate from the user's figures
+    (when the entry has a formula and the question gave them), scope, date and caveat."""
     lines = [f"【{entry.question}】", entry.answer.strip(), ""]
+    if estimate:
+        lines += [*estimate, ""]
     if user_region:
         lines.append(region_note(entry, user_region))
     lines += [scope_line(entry), source_line(entry)]
@@ -67,7 +70,7 @@ def answer_text(entry: Entry, user_region: str | None = None) -> str:
 def decision_text_body(decision: Decision) -> str:
     """The answer part of an answer decision, without the list of suggestions."""
     assert decision.entry is not None
-    return answer_text(decision.entry, decision.region if decision.region_note else None)
+    return answer_text(decision.entry, decision.region if decision.region_note else None, decision.estimate)
 
 
 def decision_text(decision: Decision) -> str:

@@ -54,6 +54,7 @@ class Entry:
     related: tuple[str, ...] = ()
     group: str | None = None
     conflicts: tuple[str, ...] = ()
+    estimate: str | None = None  # name of an estimator in knowledge/estimate.py (ESTIMATORS)
     file: str = ""
     line: int = 0
 

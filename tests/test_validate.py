@@ -149,6 +149,19 @@ def test_unknown_scheme(tmp_path: Path, gazetteer: Gazetteer) -> None:
     assert "unknown scheme '车险'" in problem.message
 
 
+def test_unknown_estimate(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    problem = only(problems_for(tmp_path, gazetteer, doc(GOOD_ENTRY + "    estimate: 养老金\n")))
+    assert "unknown estimate '养老金'" in problem.message
+
+
+def test_known_estimate_is_kept(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    kb, problems = load_knowledge(
+        make_dir(tmp_path, {"shengyu.yaml": doc(GOOD_ENTRY + "    estimate: 生育津贴\n")}), gazetteer
+    )
+    assert problems == []
+    assert [e.estimate for e in kb.entries] == ["生育津贴"]
+
+
 def test_empty_answer(tmp_path: Path, gazetteer: Gazetteer) -> None:
     text = doc(GOOD_ENTRY.replace("    answer: |\n      这是一条测试答案。\n", '    answer: "  "\n'))
     problem = only(problems_for(tmp_path, gazetteer, text))
