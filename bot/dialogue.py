@@ -83,7 +83,8 @@ class Dialogue:
         context = Context(**turn.context) if turn.context else None
         decision = self.engine.decide(question, region=region, scheme=scheme, context=context)
         same = decision.entry is not None and context is not None and decision.entry.id == context.entry_id
-        if decision.followup and same and decision.entry is not None and decision.entry.is_nationwide:
+        place_only = decision.followup and same and not decision.estimate and self._names_a_place(question)
+        if place_only and decision.entry is not None and decision.entry.is_nationwide:
             # "北京呢" after a nationwide answer: say it applies there too, do not repeat it
             where = decision.region or question
             return Reply(
@@ -267,6 +268,9 @@ class Dialogue:
         )
 
     # -- helpers --------------------------------------------------------------------------
+    def _names_a_place(self, text: str) -> bool:
+        return bool(self.engine.gazetteer.find(text))
+
     async def _known_slots(self, who: Who) -> tuple[str | None, str | None]:
         return self._slots_of(await self.state.load_turn(who.chat_id, who.user_id, who.group))
 

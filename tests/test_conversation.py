@@ -150,3 +150,10 @@ async def test_place_followup_after_a_nationwide_answer_is_not_repeated(dialogue
     assert first.kind == "answer"
     again = await dialogue.handle_text(ME, "大同呢")
     assert again.kind == "info" and "全国通用" in again.text and "山西" in again.text
+
+
+async def test_followup_with_a_figure_gets_the_estimate(dialogue: Dialogue) -> None:
+    first = await dialogue.handle_text(ME, "生育津贴怎么算")
+    assert first.entry_id == "shengyu.allowance-monthly-amount"
+    second = await dialogue.handle_text(ME, "我工资8000呢")
+    assert second.kind == "answer" and "26,133元" in second.text
