@@ -45,7 +45,6 @@ RANKING = (
     "profile_region_mismatch",
     "scheme_match",
     "scheme_mismatch",
-    "margin",
     "nationwide_preference",
 )
 FACTORS = (0.0, 0.5, 0.75, 0.9, 1.1, 1.25, 1.5, 2.0)

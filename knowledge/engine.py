@@ -88,7 +88,6 @@ class Weights:
     min_score: float = 0.2  # never answer below this score, whatever the confidence model says
     region_gap_same_topic: float = 0.05  # the same, when the rival is a nationwide entry of one topic
     region_gap: float = 0.2  # a rule for another province leading by this much → not_found
-    margin: float = 0.02
     nationwide_preference: float = 0.0375  # region unknown: prefer a 全国 entry this close to the best
     near_threshold: float = 0.25
     broad_entries: int = 5  # a question whose every topic word is in this many entries is too broad
@@ -480,10 +479,8 @@ class Engine:
             nationwide = next((c for c in eligible if c.entry.region == NATIONWIDE), None)
             if nationwide is not None and nationwide.score >= best.score - w.nationwide_preference:
                 best = nationwide
-        leaders = [c for c in eligible if c.score >= best.score - w.margin and c.score >= w.answer_threshold]
-
-        # Entries answering the same question for different regions/schemes.
-        family = self._family(best.entry, leaders)
+        # Entries answering the same question for different regions/schemes (a `group`).
+        family = self._groups.get(best.entry.group or "", [best.entry])
         if len(family) > 1:
             decision = self._resolve_family(family, eff_region, eff_scheme, text_regions, base)
             if decision is not None:
@@ -565,14 +562,6 @@ class Engine:
     @staticmethod
     def _applies(entry: Entry, text_regions: tuple[str, ...]) -> bool:
         return entry.is_nationwide or not text_regions or any(r in text_regions for r in entry.regions)
-
-    def _family(self, entry: Entry, leaders: list[Candidate]) -> list[Entry]:
-        if entry.group:
-            return list(self._groups[entry.group])
-        # Leaders of one topic that differ only by region behave like a group.
-        same = [c.entry for c in leaders if c.entry.topic == entry.topic]
-        regions = {e.region for e in same}
-        return same if len(same) > 1 and len(regions) == len(same) else [entry]
 
     def _resolve_family(
         self,

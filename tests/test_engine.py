@@ -304,3 +304,11 @@ def test_only_question_words_in_common_is_not_an_answer(engine: Engine, question
 def test_two_places_make_a_cross_region_question_only_about_insurance(engine: Engine) -> None:
     assert engine.decide("北京到大同的高铁票多少钱").kind == "not_found"
     assert engine.decide("大同的医保在北京看病能报吗").kind in ("answer", "clarify")
+
+
+def test_entries_of_one_topic_are_not_a_family_because_they_score_alike(engine: Engine) -> None:
+    # the 北京/山西 comparison scores next to the nationwide best: it must not be picked for 山西
+    decision = engine.decide("我是运城的 在太原住院 要不要备案")
+    assert decision.entry is not None and decision.entry.group is None
+    assert decision.entry.id == decision.candidates[0].entry.id
+    assert decision.entry.id != "yidi.bj-sx-contribution-benefits"
