@@ -50,10 +50,17 @@ def maternity_allowance(text: str) -> list[str] | None:
     days = int(days_match.group(1)) if days_match else BASE_MATERNITY_DAYS
     total = wage / 30 * days
     basis = f"您说的{days}天" if days_match else f"基础产假{BASE_MATERNITY_DAYS}天"
-    return [
+    lines = [
         f"按您给的数估算：{_money(wage)} ÷ 30 × {days}天 ≈ {_money(total)}。",
         f"这里把{_money(wage)}当作单位上年度职工月平均工资，天数按{basis}；实际金额以当地医保部门核定为准。",
     ]
+    if days > BASE_MATERNITY_DAYS:
+        # the sources: leave of 158 days with the allowance paid for 98 is lawful
+        lines.append(
+            "注意：津贴计发天数可以少于产假天数（资料说产假158天、津贴只按98天发是合法的），"
+            f"按{BASE_MATERNITY_DAYS}天算约为{_money(wage / 30 * BASE_MATERNITY_DAYS)}。"
+        )
+    return lines
 
 
 def _money(value: float) -> str:

@@ -39,6 +39,7 @@ def test_maternity_allowance_uses_98_days_unless_told() -> None:
     told = maternity_allowance("单位平均工资12000 产假158天")
     assert told is not None and told[0] == "按您给的数估算：12,000元 ÷ 30 × 158天 ≈ 63,200元。"
     assert "您说的158天" in told[1]
+    assert "按98天算约为39,200元" in told[2]  # leave days need not all be paid: 12000 / 30 × 98
 
 
 def test_engine_adds_the_estimate_to_the_formula_entry_only(engine: Engine) -> None:
