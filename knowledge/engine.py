@@ -493,7 +493,7 @@ class Engine:
         question word (产假几天 asks)."""
         words = [
             w
-            for w in self.tokenizer.raw_words(topic_text)
+            for w in dict.fromkeys(self.tokenizer.raw_words(topic_text))  # once each: 医保医保
             if self.tokenizer.canonical(w) not in self._fillers
         ]
         if len(words) != 1:
