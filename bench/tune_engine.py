@@ -1,16 +1,17 @@
-"""Tune the engine on the development sets: ranking weights, then the confidence model.
+"""Tune the ranking weights and the lowest lexical score on the development sets.
 
     .venv/bin/python bench/tune_engine.py [--rounds 3]
 
-1. Ranking: coordinate search over the score weights (each tried at several multiples of
-   its value), maximising the dev cases whose top candidate is right (answers and
-   clarifications), with every question answered (no rejection yet).
-2. Confidence: a logistic regression (numpy, L2-regularised) over the top candidate's score
-   parts (CONFIDENCE_FEATURES), label 1 when the engine's answer is right and 0 when it is
-   wrong or the question is out of scope / near-domain; then the acceptance threshold that
-   gets the most dev cases right.
-The development sets are knowledge/eval/dev.yaml and dev_noisy.yaml; test.yaml is held out and
-only reported. Copy the printed Weights into knowledge/engine.py.
+Whether an entry answers is decided by what it declares (knowledge/answers.py), not by these
+numbers; the weights only order the entries that do, and `Settings.min_score` turns away an
+entry that claims the parts but shares too little of the wording. A coordinate search tries
+each weight at several multiples of its value and keeps a change that raises
+
+    objective = right answers and clarifications − 3 × wrong answers
+
+over knowledge/eval/dev.yaml, dev_noisy.yaml and real.yaml (a wrong answer costs three right
+ones: it is the worst thing the bot can do). test.yaml is only reported. Copy the printed
+Weights / Settings into knowledge/retrieve.py and knowledge/engine.py.
 """
 
 from __future__ import annotations
@@ -18,23 +19,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-import numpy as np
-
-from knowledge.engine import Engine, Weights, load_engine
-from knowledge.evaluate import (
-    EVAL_DIR,
-    IN_SCOPE,
-    Case,
-    engine_outcome,
-    format_reports,
-    load_cases,
-    score_cases,
-)
+from knowledge.engine import Engine, Settings, load_engine
+from knowledge.evaluate import EVAL_DIR, Case, engine_outcome, format_reports, load_cases, score_cases
 
 RANKING = (
     "query_coverage",
     "doc_coverage",
-    "bigram_coverage",
     "fuzzy",
     "answer",
     "entry_coverage",
@@ -45,129 +35,58 @@ RANKING = (
     "profile_region_mismatch",
     "scheme_match",
     "scheme_mismatch",
-    "nationwide_preference",
 )
 FACTORS = (0.0, 0.5, 0.75, 0.9, 1.1, 1.25, 1.5, 2.0)
-DEV_FILES = ("dev.yaml", "dev_noisy.yaml")
+DEV_FILES = ("dev.yaml", "dev_noisy.yaml", "real.yaml")
+WRONG_COST = 3
 
 
 def dev_cases() -> list[Case]:
-    cases: list[Case] = []
-    for name in DEV_FILES:
-        path = EVAL_DIR / name
-        if path.exists():
-            cases += load_cases(path)
-    return cases
+    return [case for name in DEV_FILES for case in load_cases(EVAL_DIR / name)]
 
 
-def ranking_objective(engine: Engine, cases: list[Case]) -> int:
+def objective(engine: Engine, cases: list[Case]) -> int:
     report = score_cases("t", cases, lambda c: engine_outcome(engine, c))
-    return report.hits.get("top1", 0) + report.hits.get("clarify", 0)
+    right = sum(report.outcomes.get(o, 0) for o in ("full", "helpful")) + report.hits.get("clarify", 0)
+    return right - WRONG_COST * report.outcomes.get("wrong", 0)
 
 
-def tune_ranking(engine: Engine, cases: list[Case], rounds: int) -> Weights:
-    best = dataclasses.replace(engine.weights, confidence=(), answer_threshold=-1.0)
-    engine.weights = best
-    best_value = ranking_objective(engine, cases)
-    print(f"ranking start: {best_value}")
+def tune(engine: Engine, cases: list[Case], rounds: int) -> None:
+    best = objective(engine, cases)
+    print(f"start: {best}")
     for round_no in range(rounds):
         improved = False
-        for name in RANKING:
-            current = getattr(best, name)
+        knobs = [("weights", name) for name in RANKING] + [("settings", "min_score")]
+        for holder, name in knobs:
+            current = getattr(getattr(engine, holder), name)
             for factor in FACTORS:
-                trial = dataclasses.replace(best, **{name: round(current * factor, 4)})
-                if trial == best:
+                trial = dataclasses.replace(getattr(engine, holder), **{name: round(current * factor, 4)})
+                if trial == getattr(engine, holder):
                     continue
-                engine.weights = trial
-                value = ranking_objective(engine, cases)
-                if value > best_value:
-                    best, best_value, improved = trial, value, True
+                previous = getattr(engine, holder)
+                setattr(engine, holder, trial)
+                value = objective(engine, cases)
+                if value > best:
+                    best, improved = value, True
                     print(f"  round {round_no + 1}: {name}={getattr(trial, name)} -> {value}")
+                else:
+                    setattr(engine, holder, previous)
         if not improved:
             break
-    engine.weights = best
-    return best
-
-
-def training_rows(engine: Engine, cases: list[Case]) -> tuple[np.ndarray, np.ndarray]:
-    rows, labels = [], []
-    for case in cases:
-        if case.kind == "smalltalk" or case.expect.startswith("clarify:"):
-            continue
-        context = None
-        if case.context:
-            context = engine.decide(case.context, region=case.region, scheme=case.scheme).context
-        decision = engine.decide(case.q, region=case.region, scheme=case.scheme, context=context)
-        if not decision.features:
-            continue
-        right = (
-            case.kind in IN_SCOPE
-            and decision.kind == "answer"
-            and decision.entry is not None
-            and decision.entry.id in case.accepted
-        )
-        rows.append(decision.features)
-        labels.append(1.0 if right else 0.0)
-    return np.asarray(rows, dtype=float), np.asarray(labels, dtype=float)
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 20000) -> np.ndarray:
-    """Plain gradient descent on standardised features; returns (bias, coefs) in raw units."""
-    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
-    z = (x - mean) / std
-    w = np.zeros(z.shape[1])
-    b = 0.0
-    lr = 0.5
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-(z @ w + b)))
-        grad_w = z.T @ (p - y) / len(y) + l2 * w
-        grad_b = float(np.mean(p - y))
-        w -= lr * grad_w
-        b -= lr * grad_b
-    coefs = w / std
-    bias = b - float(np.sum(w * mean / std))
-    return np.concatenate([[bias], coefs])
-
-
-def total_right(engine: Engine, cases: list[Case]) -> int:
-    report = score_cases("t", cases, lambda c: engine_outcome(engine, c))
-    return sum(
-        report.hits.get(m, 0) for m in ("top1", "clarify", "oos_rejected", "near_rejected", "smalltalk")
-    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--confidence-only", action="store_true", help="keep the ranking weights; refit confidence"
-    )
     args = parser.parse_args()
-    engine = load_engine()
+    engine = load_engine(settings=Settings())
     cases = dev_cases()
-    print(f"dev cases: {len(cases)}")
-    if args.confidence_only:
-        ranked = dataclasses.replace(engine.weights, confidence=(), answer_threshold=-1.0)
-        engine.weights = ranked
-    else:
-        ranked = tune_ranking(engine, cases, args.rounds)
-    x, y = training_rows(engine, cases)
-    coef = fit_logistic(x, y)
-    engine.weights = dataclasses.replace(ranked, confidence=tuple(round(float(c), 4) for c in coef))
-    best_t, best_value = 0.5, -1
-    for t in np.arange(0.2, 0.81, 0.025):
-        engine.weights = dataclasses.replace(engine.weights, confidence_threshold=round(float(t), 3))
-        value = total_right(engine, cases)
-        if value > best_value:
-            best_t, best_value = round(float(t), 3), value
-    engine.weights = dataclasses.replace(engine.weights, confidence_threshold=best_t)
-    print(f"\nconfidence threshold {best_t}: {best_value}/{len(cases)} dev cases right")
-    print("\ntuned:", engine.weights)
+    print(f"development cases: {len(cases)}")
+    tune(engine, cases, args.rounds)
+    print("\ntuned:", engine.weights, engine.settings, sep="\n")
     for name in (*DEV_FILES, "test.yaml"):
-        path = EVAL_DIR / name
-        if path.exists():
-            report = score_cases(name, load_cases(path), lambda c: engine_outcome(engine, c))
-            print(f"\n{name}\n{format_reports([report])}")
+        report = score_cases(name, load_cases(EVAL_DIR / name), lambda c: engine_outcome(engine, c))
+        print(f"\n{name}\n{format_reports([report])}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`python -m knowledge validate | stats | ask "问题"` — tools for the knowledge base."""
+"""`python -m knowledge validate | stats | ask "问题" | eval` — tools for the knowledge base."""
 
 from __future__ import annotations
 
@@ -49,15 +49,30 @@ def cmd_ask(args: argparse.Namespace) -> int:
     place = engine.gazetteer.province(args.region) if args.region else None
     region = place.short if place is not None else None
     decision = engine.decide(args.question, region=region, scheme=scheme)
-    print(
-        f"decision: {decision.kind}"
-        + (f" ({decision.slot}: {' / '.join(decision.options)})" if decision.slot else "")
-    )
-    print(f"slots: region={decision.region} scheme={decision.scheme}")
-    print("candidates:")
-    for cand in decision.candidates[:5]:
-        parts = " ".join(f"{k}={v:.2f}" for k, v in cand.parts.items())
-        print(f"  {cand.score:6.3f}  {cand.entry.id:40s} {parts}")
+    reading = decision.reading
+    if reading is not None:
+        labels = [reading.labels.get(a, a) for a in reading.asks]
+        print("read:")
+        for name, values in (
+            ("subject", reading.subjects),
+            ("outside topic", reading.outside),
+            ("kind of asking", labels),
+            ("place", [p.label for p in reading.places]),
+            ("scheme", [reading.scheme] if reading.scheme else []),
+            ("person", reading.persons),
+            ("other words", reading.details),
+        ):
+            print(f"  {name:15s} {' / '.join(values) or '-'}")
+        claiming = [e.id for s in reading.subjects for e in engine.kb.entries if s in e.subjects]
+        print(f"  entries about the subject: {', '.join(dict.fromkeys(claiming)) or '-'}")
+    why = f" ({decision.decline})" if decision.decline else (" (topics)" if decision.broad else "")
+    options = f" ({decision.slot}: {' / '.join(decision.options)})" if decision.slot else ""
+    print(f"decision: {decision.kind}{why}{options}")
+    print(f"region used: {decision.region or '-'}  scheme used: {decision.scheme or '-'}")
+    print("candidates (score, entry, does it answer? why not):")
+    for cand, verdict in list(zip(decision.candidates, decision.verdicts, strict=False))[: args.top]:
+        says = "answers" if verdict.answers else "no: " + ", ".join(verdict.why_not())
+        print(f"  {cand.score:6.3f}  {cand.entry.id:42s} {says}")
     print()
     print(decision_text(decision))
     return 0
@@ -65,18 +80,23 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from knowledge.engine import load_engine
-    from knowledge.evaluate import DEFAULT_FILE, describe_miss, format_reports, run_eval
+    from knowledge.evaluate import DEFAULT_FILE, describe, format_gaps, format_reports, run_eval
 
     engine = load_engine(args.dir)
     path = Path(args.file) if args.file else DEFAULT_FILE
     ours, baselines = run_eval(engine, path)
     print(f"cases: {path}")
     print(format_reports([ours, *baselines]))
-    for name, report in [("engine", ours)]:
-        if args.misses and report.misses:
-            print(f"\n{name} misses ({len(report.misses)}):")
-            for case, out in report.misses:
-                print(describe_miss(case, out))
+    if args.wrong and ours.wrong:
+        print(f"\nwrong answers ({len(ours.wrong)}):")
+        for case, out in ours.wrong:
+            print(describe(case, out))
+    if args.gaps:
+        print("\n" + format_gaps(engine, path))
+    if args.misses and ours.misses:
+        print(f"\nengine misses ({len(ours.misses)}):")
+        for case, out in ours.misses:
+            print(describe(case, out))
     return 0
 
 
@@ -90,9 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("question")
     ask.add_argument("--region", help="the user's saved region (province or city)")
     ask.add_argument("--scheme", help="the user's saved scheme: 职工 | 居民")
+    ask.add_argument("--top", type=int, default=6, help="how many candidates to show")
     ev = sub.add_parser("eval", help="accuracy on labelled questions, with two baselines")
     ev.add_argument("file", nargs="?", help="case file (default: knowledge/eval/dev.yaml)")
-    ev.add_argument("--misses", action="store_true", help="list the engine's misses")
+    ev.add_argument(
+        "--misses", action="store_true", help="list the cases the engine got otherwise than labelled"
+    )
+    ev.add_argument("--wrong", action="store_true", help="list the engine's wrong answers")
+    ev.add_argument(
+        "--gaps", action="store_true", help="count what the questions the engine declined ask about"
+    )
     args = parser.parse_args(argv)
     handlers = {"validate": cmd_validate, "stats": cmd_stats, "ask": cmd_ask, "eval": cmd_eval}
     return handlers[args.command](args)

@@ -13,16 +13,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from knowledge.datafiles import check_data_files
 from knowledge.estimate import ESTIMATORS
 from knowledge.gazetteer import Gazetteer, load_gazetteer
 from knowledge.paths import data_dir
-from knowledge.schema import MIN_ALTERNATES, NATIONWIDE, SCHEMES, TOPICS, Entry, KnowledgeBase
+from knowledge.reading import ReadingVocabulary, load_reading_vocabulary
+from knowledge.schema import (
+    MIN_ALTERNATES,
+    NATIONWIDE,
+    SCHEMES,
+    TOPICS,
+    UNNAMED_PROVINCE,
+    Entry,
+    KnowledgeBase,
+)
 from knowledge.vocab import load_vocabulary
 from knowledge.yamlio import LINE_KEY, YamlError, load_yaml
 
 ID_PATTERN = re.compile(r"^[a-z]+\.[a-z0-9]+(?:-[a-z0-9]+)*$")
-REQUIRED = ("id", "question", "alternates", "answer", "region", "schemes", "tags", "source", "date")
-OPTIONAL = ("city", "related", "group", "conflicts", "estimate")
+REQUIRED = (
+    "id", "question", "alternates", "answer", "region", "schemes", "tags", "answers", "source", "date",
+)  # fmt: skip
+OPTIONAL = ("city", "related", "group", "conflicts", "estimate", "persons", "requires")
 ENTRY_DIR = "entries"
 
 
@@ -48,6 +60,7 @@ class KnowledgeError(Exception):
 class _Ctx:
     file: str
     problems: list[Problem]
+    vocabulary: ReadingVocabulary | None = None
 
     def error(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.file, line, message))
@@ -76,11 +89,17 @@ def load_knowledge(
 ) -> tuple[KnowledgeBase, list[Problem]]:
     """Read every `entries/*.yaml` file; return the knowledge base and all problems found."""
     base = data_dir(directory)
-    problems: list[Problem] = []
-    gaz = gazetteer or load_gazetteer(base)
+    problems: list[Problem] = [Problem(*p) for p in check_data_files(base)]
+    try:
+        gaz = gazetteer or load_gazetteer(base)
+    except (OSError, KeyError, ValueError, YamlError) as exc:
+        problems.append(Problem(str(base / "regions.tsv"), 1, f"cannot load the gazetteer: {exc}"))
+        return KnowledgeBase(), problems
     sources = load_sources(base, problems)
-    _vocab, vocab_problems = load_vocabulary(base)
+    vocab, vocab_problems = load_vocabulary(base)
     problems.extend(Problem(*p) for p in vocab_problems)
+    reading, reading_problems = load_reading_vocabulary(base, vocab.synonyms)
+    problems.extend(Problem(*p) for p in reading_problems)
     kb = KnowledgeBase()
     first_seen: dict[str, str] = {}
     pending_refs: list[tuple[_Ctx, int, str, str, str]] = []
@@ -88,7 +107,7 @@ def load_knowledge(
     if not files:
         problems.append(Problem(str(base / ENTRY_DIR), 1, "no entry files (*.yaml) found"))
     for path in files:
-        ctx = _Ctx(str(path), problems)
+        ctx = _Ctx(str(path), problems, reading)
         for entry, refs in _load_file(path, ctx, gaz, sources):
             where = f"{ctx.file}:{entry.line}"
             if entry.id in first_seen:
@@ -199,15 +218,16 @@ def _build_entry(
     if not isinstance(names, list) or not names or not all(isinstance(r, str) for r in names):
         ctx.error(line, f"{label}: `region` must be 全国, a province short name, or a list of them")
     else:
-        unknown_regions = [r for r in names if not (r == NATIONWIDE or gaz.is_province(r))]
+        special = (NATIONWIDE, UNNAMED_PROVINCE)
+        unknown_regions = [r for r in names if not (r in special or gaz.is_province(r))]
         if unknown_regions:
             ctx.error(
                 line,
                 f"{label}: unknown region {unknown_regions[0]!r} "
-                "(use 全国 or a province short name such as 山西)",
+                "(use 全国, 某省 or a province short name such as 山西)",
             )
-        elif NATIONWIDE in names and len(names) > 1:
-            ctx.error(line, f"{label}: 全国 cannot be combined with provinces")
+        elif any(r in special for r in names) and len(names) > 1:
+            ctx.error(line, f"{label}: 全国 and 某省 cannot be combined with provinces")
         else:
             regions = tuple(names)
     city = item.get("city")
@@ -215,7 +235,9 @@ def _build_entry(
         if not isinstance(city, str) or not city.strip():
             ctx.error(line, f"{label}: `city` must be text")
             city = None
-        elif regions and regions[0] != NATIONWIDE and not gaz.city_in_province(city, regions[0]):
+        elif regions and regions[0] in (NATIONWIDE, UNNAMED_PROVINCE):
+            ctx.error(line, f"{label}: a `city` needs a province as `region`")
+        elif regions and not gaz.city_in_province(city, regions[0]):
             ctx.error(line, f"{label}: unknown city {city!r} in region {regions[0]!r}")
 
     schemes = _str_list(item, "schemes", ctx, line, label)
@@ -240,6 +262,8 @@ def _build_entry(
     group = item.get("group")
     if group is not None and (not isinstance(group, str) or not group.strip()):
         ctx.error(line, f"{label}: `group` must be text")
+
+    answers, requires, persons = _understanding(item, ctx, line, label)
 
     estimate = item.get("estimate")
     if estimate is not None and estimate not in ESTIMATORS:
@@ -266,8 +290,49 @@ def _build_entry(
         group=group.strip() if isinstance(group, str) else None,
         conflicts=conflicts,
         estimate=estimate if isinstance(estimate, str) else None,
+        answers=answers,
+        requires=requires,
+        persons=persons,
         file=ctx.file,
         line=line,
     )
     refs = [("related", r) for r in related] + [("conflicts", c) for c in conflicts]
     return entry, refs
+
+
+def _understanding(
+    item: dict[str, Any], ctx: _Ctx, line: int, label: str
+) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], tuple[str, ...]]:
+    """What the entry declares it answers: `answers` (subject → kinds of asking), and the
+    optional `requires` and `persons`, each checked against the reading vocabularies."""
+    vocab = ctx.vocabulary
+    raw = item.get("answers")
+    answers: list[tuple[str, tuple[str, ...]]] = []
+    if not isinstance(raw, dict) or not [k for k in raw if k != LINE_KEY]:
+        ctx.error(line, f"{label}: `answers` must map each subject to the kinds of asking it answers")
+        raw = {}
+    for subject, asks in raw.items():
+        if subject == LINE_KEY:
+            continue
+        if not isinstance(asks, list) or not asks or not all(isinstance(a, str) for a in asks):
+            ctx.error(line, f"{label}: answers.{subject} must be a non-empty list of kinds of asking")
+            continue
+        answers.append((str(subject), tuple(asks)))
+    requires = _str_list(item, "requires", ctx, line, label) or ()
+    persons = _str_list(item, "persons", ctx, line, label) or ()
+    if vocab is None:
+        return tuple(answers), requires, persons
+    for subject, asks in answers:
+        if subject not in vocab.subjects:
+            ctx.error(line, f"{label}: unknown subject {subject!r} (see subjects.yaml)")
+        for name in asks:
+            kind = vocab.asks.get(name)
+            if kind is None:
+                ctx.error(line, f"{label}: unknown kind of asking {name!r} (see asks.yaml)")
+            elif kind.open or kind.accepts:
+                answered = "any entry" if kind.open else " or ".join(kind.accepts)
+                ctx.error(line, f"{label}: {name!r} is only asked, not declared (answered by {answered})")
+    for name in persons:
+        if name not in vocab.persons:
+            ctx.error(line, f"{label}: unknown person {name!r} (see persons.yaml)")
+    return tuple(answers), requires, persons

@@ -6,6 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 NATIONWIDE = "全国"
+# A province the source does not name (the "省医保" page states one province's figures
+# without saying which): such a rule never answers a question that names a province.
+UNNAMED_PROVINCE = "某省"
 
 # Schemes an entry can apply to. 全部 means "whatever scheme the user has".
 SCHEMES: tuple[str, ...] = (
@@ -45,12 +48,16 @@ class Entry:
     question: str
     alternates: tuple[str, ...]
     answer: str
-    regions: tuple[str, ...]  # (全国,) or province short names; a comparison names several
+    regions: tuple[str, ...]  # (全国,), (某省,) or province short names; a comparison names several
     city: str | None
     schemes: tuple[str, ...]
     tags: tuple[str, ...]
     source: str
     date: dt.date
+    # what the answer answers: subject (data/subjects.yaml) → kinds of asking (data/asks.yaml)
+    answers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    requires: tuple[str, ...] = ()  # the question must name one of these (subject, person or word)
+    persons: tuple[str, ...] = ()  # only for these people (data/persons.yaml); empty → anyone
     related: tuple[str, ...] = ()
     group: str | None = None
     conflicts: tuple[str, ...] = ()
@@ -67,6 +74,19 @@ class Entry:
     def is_nationwide(self) -> bool:
         return self.region == NATIONWIDE
 
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        """The subjects the answer is about (the keys of `answers`)."""
+        return tuple(subject for subject, _asks in self.answers)
+
+    def asks_about(self, subject: str) -> frozenset[str]:
+        """The kinds of asking the answer covers for this subject."""
+        return frozenset(next((asks for s, asks in self.answers if s == subject), ()))
+
+    @property
+    def is_unnamed_province(self) -> bool:
+        return self.region == UNNAMED_PROVINCE
+
     def applies_to(self, region: str | None) -> bool:
         """True when the rule is stated for this province."""
         return region is not None and region in self.regions
@@ -76,6 +96,8 @@ class Entry:
         """Human-readable place the rule applies to, e.g. 河南郑州, 北京、山西 or 全国."""
         if self.city and self.city != self.region:
             return f"{self.region}{self.city}"
+        if self.is_unnamed_province:
+            return "某省（资料未写明哪个省）"
         return "、".join(self.regions)
 
 

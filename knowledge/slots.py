@@ -19,7 +19,7 @@ RESIDENT = "城乡居民医保"
 # "城乡居民和职工的区别" — such comparisons name both and yield no scheme slot).
 _SCHEME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (EMPLOYEE, re.compile(r"职工|在职|上班族|单位(交|缴|给)|公司(交|缴|给)|退休(人员|职工)?")),
-    (RESIDENT, re.compile(r"居民|城乡|新农合|农合|农村医保|合作医疗|学生医保|少儿医保|一老一小")),
+    (RESIDENT, re.compile(r"居民|城乡|新农合|农合|农村医保|农村医疗|合作医疗|学生医保|少儿医保|一老一小")),
 )
 
 
@@ -57,6 +57,11 @@ class Slots:
 def scheme_of(text: str) -> str | None:
     found = {name for name, pattern in _SCHEME_PATTERNS if pattern.search(text)}
     return found.pop() if len(found) == 1 else None
+
+
+def scheme_words(text: str) -> list[str]:
+    """The words that name a scheme in the text (职工, 新农合 …)."""
+    return [m.group(0) for _name, pattern in _SCHEME_PATTERNS for m in pattern.finditer(text)]
 
 
 def strip_scheme_words(text: str) -> str:

@@ -8,12 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jieba
+import jieba.posseg
 
 from knowledge.paths import data_dir
 from knowledge.vocab import Vocabulary, load_vocabulary
 
 STOPWORDS = "stopwords.txt"
 _CJK = range(0x3400, 0xA000)
+# part-of-speech tags (jieba) of words that never carry what a question is about: pronouns,
+# adverbs, prepositions, conjunctions, particles, numerals, measure words, direction and place
+# words, time words, interjections
+_FUNCTION_TAGS = ("r", "d", "p", "c", "u", "y", "m", "q", "f", "s", "t", "e", "o", "zg")
 
 
 def _is_cjk(ch: str) -> bool:
@@ -38,6 +43,8 @@ class Tokenizer:
         self._jieba = jieba.Tokenizer()
         with vocabulary.userdict_path.open("rb") as fh:  # jieba leaves a path's file open
             self._jieba.load_userdict(fh)
+        self._pos = jieba.posseg.POSTokenizer(self._jieba)
+        self._added: set[str] = set()
         self._synonyms = vocabulary.synonyms
         self._userdict_words = vocabulary.words
         self._domain = (
@@ -50,6 +57,13 @@ class Tokenizer:
             # make sure multi-character variants survive segmentation as one token
             if len(word) > 1:
                 self._jieba.add_word(word, freq=100)
+
+    def add_words(self, words: set[str]) -> None:
+        """Words jieba must keep whole (the reading vocabularies' terms); idempotent."""
+        for word in words:
+            if len(word) > 1 and word not in self._added:
+                self._jieba.add_word(word, freq=100)
+                self._added.add(word)
 
     def raw_words(self, text: str) -> list[str]:
         """Plain jieba words (no synonyms, no stop-word removal)."""
@@ -87,6 +101,20 @@ class Tokenizer:
                 canonical = self._synonyms.get(piece, piece)
                 if canonical not in self._stop:
                     out.append(canonical)
+        return out
+
+    def content_words(self, text: str) -> list[str]:
+        """Words that can carry what a question is about: plain jieba words (社会保障卡 stays one
+        word), canonicalised, without stop words or function words (pronouns, adverbs,
+        numerals, time and place words … by part of speech)."""
+        out = []
+        for pair in self._pos.lcut(text, HMM=False):
+            word, tag = pair.word.strip(), pair.flag
+            if not word or tag.startswith(_FUNCTION_TAGS):
+                continue
+            canonical = self._synonyms.get(word, word)
+            if canonical not in self._stop:
+                out.append(canonical)
         return out
 
     def tokens(self, text: str) -> Tokens:

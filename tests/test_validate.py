@@ -25,6 +25,7 @@ GOOD_ENTRY = """\
     region: 山西
     schemes: [生育保险]
     tags: [测试]
+    answers: {产假: [期限]}
     source: 003_f215eef1e4dd9f67.txt
     date: 2025-03-16
 """
@@ -37,17 +38,23 @@ SECOND_ENTRY = """\
     region: 全国
     schemes: [全部]
     tags: [测试]
+    answers: {生育津贴: [金额, 计算]}
     source: 003_f215eef1e4dd9f67.txt
     date: 2025-03-16
     related: [shengyu.test-entry]
 """
 
 
-def make_dir(tmp_path: Path, files: dict[str, str]) -> Path:
+def make_dir(tmp_path: Path, files: dict[str, str], data: dict[str, str] | None = None) -> Path:
+    """A knowledge directory with the shipped data files (or `data` in their place) and the
+    given entry files."""
     base = tmp_path / "kb"
     (base / "entries").mkdir(parents=True)
-    for name in ("regions.tsv", "region_exceptions.yaml", "sources.yaml", "userdict.txt", "synonyms.yaml"):
-        shutil.copy(PACKAGE_DATA / name, base / name)
+    for path in PACKAGE_DATA.iterdir():
+        if path.is_file():
+            shutil.copy(path, base / path.name)
+    for name, text in (data or {}).items():
+        (base / name).write_text(text, encoding="utf-8")
     for name, text in files.items():
         (base / "entries" / name).write_text(text, encoding="utf-8")
     return base
@@ -101,7 +108,7 @@ def test_unknown_field(tmp_path: Path, gazetteer: Gazetteer) -> None:
 
 def test_duplicate_id(tmp_path: Path, gazetteer: Gazetteer) -> None:
     problem = only(problems_for(tmp_path, gazetteer, doc(GOOD_ENTRY, GOOD_ENTRY)))
-    assert problem.line == 16
+    assert problem.line == 17
     assert "duplicate id 'shengyu.test-entry' (first at " in problem.message
     assert problem.message.endswith("shengyu.yaml:3)")
 
@@ -264,4 +271,114 @@ def test_several_provinces_for_a_comparison(tmp_path: Path, gazetteer: Gazetteer
 def test_nationwide_cannot_be_combined(tmp_path: Path, gazetteer: Gazetteer) -> None:
     text = doc(GOOD_ENTRY.replace("region: 山西", "region: [全国, 山西]"))
     problem = only(problems_for(tmp_path, gazetteer, text))
-    assert "全国 cannot be combined" in problem.message
+    assert "全国 and 某省 cannot be combined" in problem.message
+
+
+# -- what an entry answers ---------------------------------------------------------------------
+def test_answers_are_required(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    problem = only(
+        problems_for(tmp_path, gazetteer, doc(GOOD_ENTRY.replace("    answers: {产假: [期限]}\n", "")))
+    )
+    assert "missing field `answers`" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ("{火星: [期限]}", "unknown subject '火星' (see subjects.yaml)"),
+        ("{产假: [几时]}", "unknown kind of asking '几时' (see asks.yaml)"),
+        ("{产假: [报多少]}", "'报多少' is only asked, not declared (answered by 比例 or 金额)"),
+        ("{产假: [规定]}", "'规定' is only asked, not declared (answered by any entry)"),
+        ("{产假: []}", "answers.产假 must be a non-empty list of kinds of asking"),
+        ("[产假]", "`answers` must map each subject to the kinds of asking it answers"),
+    ],
+)
+def test_answers_are_checked_against_the_vocabularies(
+    tmp_path: Path, gazetteer: Gazetteer, answers: str, message: str
+) -> None:
+    text = doc(GOOD_ENTRY.replace("{产假: [期限]}", answers))
+    problem = only(problems_for(tmp_path, gazetteer, text))
+    assert problem.line == 3
+    assert message in problem.message
+
+
+def test_unknown_person(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    problem = only(problems_for(tmp_path, gazetteer, doc(GOOD_ENTRY + "    persons: [宇航员]\n")))
+    assert "unknown person '宇航员' (see persons.yaml)" in problem.message
+
+
+def test_unnamed_province_region(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    kb, problems = load_knowledge(
+        make_dir(tmp_path, {"shengyu.yaml": doc(GOOD_ENTRY.replace("region: 山西", "region: 某省"))}),
+        gazetteer,
+    )
+    assert problems == []
+    entry = kb.by_id["shengyu.test-entry"]
+    assert entry.is_unnamed_province and not entry.is_nationwide
+    assert not entry.applies_to("山西")
+
+
+# -- the other data files the engine loads -----------------------------------------------------
+def data_problems(tmp_path: Path, gazetteer: Gazetteer, name: str, text: str) -> list[Problem]:
+    base = make_dir(tmp_path, {"shengyu.yaml": doc(GOOD_ENTRY)}, {name: text})
+    _kb, problems = load_knowledge(base, gazetteer)
+    return problems
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "message"),
+    [
+        ("smalltalk.yaml", "greeting: [你好\n", 2, "YAML syntax"),
+        ("smalltalk.yaml", "greeting: [你好]\nshouting: [喂]\n", 1, "unknown kind 'shouting'"),
+        ("smalltalk.yaml", "greeting: 你好\n", 1, "greeting: must be a list of phrases"),
+        ("stopwords.txt", "的\n了\n的\n", 3, "duplicate word '的' (first at line 1)"),
+        ("generic_words.txt", "怎么\n怎么 办\n", 2, "one word a line"),
+        (
+            "subjects.yaml",
+            "subjects:\n  - name: 产假\n    parent: 生孩子\n    terms: [产假]\n",
+            2,
+            "unknown parent '生孩子'",
+        ),
+        (
+            "subjects.yaml",
+            "subjects:\n  - name: 产假\n    terms: []\n",
+            2,
+            "`terms` must be a non-empty list",
+        ),
+        (
+            "subjects.yaml",
+            "subjects:\n  - name: 产假\n    terms: [['@假期', 天]]\n",
+            2,
+            "'@假期' names no subject",
+        ),
+        (
+            "asks.yaml",
+            "asks:\n  - name: 期限\n    label: 多久\n    cues: ['多久(']\n",
+            2,
+            "bad regular expression",
+        ),
+        ("asks.yaml", "asks:\n  - name: 期限\n    label: 多久\n", 2, "期限: needs at least one cue"),
+        (
+            "persons.yaml",
+            "persons:\n  - name: 学生\n    terms: 学生\n",
+            2,
+            "`terms` must be a non-empty list",
+        ),
+        ("regions.tsv", "level\tname\n", 1, "missing column(s)"),
+    ],
+)
+def test_every_data_file_is_checked_with_file_and_line(
+    tmp_path: Path, gazetteer: Gazetteer, name: str, text: str, line: int, message: str
+) -> None:
+    problems = [p for p in data_problems(tmp_path, gazetteer, name, text) if p.file.endswith(name)]
+    assert problems, f"no problem reported for {name}"
+    assert any(p.line == line and message in p.message for p in problems), [str(p) for p in problems]
+
+
+def test_a_subject_term_written_as_a_synonym_variant_is_refused(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    subjects = (PACKAGE_DATA / "subjects.yaml").read_text(encoding="utf-8")
+    broken = subjects.replace("terms: [产假, ", "terms: [产假, 产假工资, ", 1)
+    problems = data_problems(tmp_path, gazetteer, "subjects.yaml", broken)
+    assert any("'产假工资' is written 生育津贴 after synonyms.yaml" in p.message for p in problems), [
+        str(p) for p in problems
+    ]
