@@ -22,7 +22,7 @@ QUIT = {"/quit", "/exit", "quit", "exit", "退出"}
 def format_reply(reply: Reply) -> str:
     lines = [reply.text]
     if reply.buttons:
-        title = {"answer": present.RELATED, "not_found": present.DID_YOU_MEAN}.get(reply.kind, "")
+        title = present.RELATED if reply.kind == "answer" else ""  # a decline says its own
         lines.append("")
         if title:
             lines.append(title)

@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot import texts
-from bot.state import ALL_UPDATES, UPDATES_KEPT, VOTES, StateStore, Turn, TurnResult
+from bot.state import ALL_UPDATES, UPDATES_KEPT, VOTES, StateStore, Turn, TurnResult, Unanswered
 from bot.updates import engine_with_updates
 from knowledge import present
 from knowledge.engine import OTHER_REGION, Context, Decision, Engine
+from knowledge.reading import unanswered_key
 from knowledge.schema import NATIONWIDE
 from knowledge.slots import EMPLOYEE, RESIDENT, scheme_of
 
@@ -80,7 +81,7 @@ class Dialogue:
                 return await self._complete(who, turn.pending, value)
             await self.state.clear_pending(who.chat_id, who.user_id)
         region, scheme = self._slots_of(turn)
-        context = Context(**turn.context) if turn.context else None
+        context = Context.from_dict(turn.context) if turn.context else None
         decision = self.engine.decide(question, region=region, scheme=scheme, context=context)
         same = decision.entry is not None and context is not None and decision.entry.id == context.entry_id
         place_only = decision.followup and same and not decision.estimate and self._names_a_place(question)
@@ -261,7 +262,11 @@ class Dialogue:
         return Reply(
             texts.STATS.format(
                 counters="\n".join(f"{k}: {v}" for k, v in sorted(counters.items())) or texts.STATS_EMPTY,
-                unanswered="\n".join(f"{n}× {q}" for q, n in unanswered) or texts.STATS_EMPTY,
+                unanswered="\n".join(
+                    texts.STATS_UNANSWERED.format(count=g.count, key=g.key, example=g.examples[0])
+                    for g in unanswered
+                )
+                or texts.STATS_EMPTY,
                 feedback="\n".join(f"{e}: {up}/{down}" for e, up, down in feedback) or texts.STATS_EMPTY,
             ),
             kind="info",
@@ -350,6 +355,8 @@ class Dialogue:
         if decision.broad:
             # a broad question ("医保") was understood: nothing for operators to review
             await self.state.save_turn(who.chat_id, who.user_id, TurnResult("broad"))
-            return Reply(present.not_found_text(decision), rows, "topics")
-        await self.state.save_turn(who.chat_id, who.user_id, TurnResult("not_found", unanswered=question))
-        return Reply(present.not_found_text(decision), rows, "not_found")
+            return Reply(present.decline_text(decision), rows, "topics")
+        key = decision.reading.key if decision.reading is not None else unanswered_key((), (), ())
+        unanswered = Unanswered(question, key)
+        await self.state.save_turn(who.chat_id, who.user_id, TurnResult("not_found", unanswered=unanswered))
+        return Reply(present.decline_text(decision), rows, "not_found")

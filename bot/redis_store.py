@@ -9,7 +9,9 @@ key                                         type        lifetime
 ``{p}pending:{chat_id}:{user_id}``          JSON str    ``PENDING_TTL`` (set renews it)
 ``{p}ctx:{chat_id}:{user_id}``              JSON str    ``CONTEXT_TTL`` (set renews it)
 ``{p}g:{chat_id}``                          hash        no TTL (group settings)
-``{p}unanswered``                           sorted set  member = trimmed question, score = count
+``{p}unanswered``                           sorted set  member = what was understood, score = count
+``{p}unanswered:ex:{key}``                  list        its latest example questions (5)
+``{p}unanswered:first``, ``…:last``         hash        key → unix time first / last seen
 ``{p}fb:{entry_id}``                        hash        user_id → ``up`` | ``down``
 ``{p}fb:entries``                           set         ids of entries that have votes
 ``{p}stats``                                hash        counter name → count
@@ -24,20 +26,24 @@ key                                         type        lifetime
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.state import (
     ALL_UPDATES,
     CONTEXT_TTL,
     PENDING_TTL,
-    UNANSWERED_MAX_LEN,
+    UNANSWERED_EXAMPLES,
     UPDATES_KEPT,
     VOTES,
     Turn,
     TurnResult,
+    Unanswered,
+    UnansweredGroup,
 )
 
 if TYPE_CHECKING:
@@ -168,7 +174,7 @@ class RedisStore:
             if result.pending is not None:
                 pipe.set(self._pending_key(chat_id, user_id), _to_json(result.pending), ex=PENDING_TTL)
             if result.unanswered is not None:
-                pipe.zincrby(self._unanswered_key(), 1, result.unanswered.strip()[:UNANSWERED_MAX_LEN])
+                self._queue_unanswered(pipe, result.unanswered)
             pipe.hincrby(self._stats_key(), result.stat, 1)
             await pipe.execute()
 
@@ -219,16 +225,41 @@ class RedisStore:
 
     # -- unanswered questions -----------------------------------------------------------------
 
-    async def record_unanswered(self, question: str) -> None:
-        await self._redis.zincrby(self._unanswered_key(), 1, question.strip()[:UNANSWERED_MAX_LEN])
+    def _queue_unanswered(self, pipe: Pipeline, item: Unanswered) -> None:
+        key, now = item.key, f"{time.time():.3f}"
+        examples = f"{self._unanswered_key()}:ex:{key}"
+        pipe.zincrby(self._unanswered_key(), 1, key)
+        pipe.lrem(examples, 0, item.text)  # the same question again moves to the front
+        pipe.lpush(examples, item.text)
+        pipe.ltrim(examples, 0, UNANSWERED_EXAMPLES - 1)
+        pipe.hsetnx(f"{self._unanswered_key()}:first", key, now)
+        pipe.hset(f"{self._unanswered_key()}:last", key, now)
 
-    async def top_unanswered(self, limit: int = 10) -> list[tuple[str, int]]:
+    async def record_unanswered(self, item: Unanswered) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self._queue_unanswered(pipe, item)
+            await pipe.execute()
+
+    async def top_unanswered(self, limit: int = 10) -> list[UnansweredGroup]:
         if limit <= 0:  # as Counter.most_common(n) for n <= 0
             return []
         rows: list[tuple[bytes | str, float]] = await self._redis.zrevrange(
             self._unanswered_key(), 0, limit - 1, withscores=True
         )
-        return [(as_text(member), int(score)) for member, score in rows]
+        keys = [as_text(member) for member, _score in rows]
+        if not keys:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.lrange(f"{self._unanswered_key()}:ex:{key}", 0, -1)
+            pipe.hmget(f"{self._unanswered_key()}:first", keys)
+            pipe.hmget(f"{self._unanswered_key()}:last", keys)
+            replies = await pipe.execute()
+        *examples, firsts, lasts = replies
+        return [
+            UnansweredGroup(key, int(score), [as_text(q) for q in ex], float(first or 0), float(last or 0))
+            for key, (_m, score), ex, first, last in zip(keys, rows, examples, firsts, lasts, strict=True)
+        ]
 
     # -- feedback -----------------------------------------------------------------------------
 

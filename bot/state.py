@@ -17,6 +17,7 @@ from typing import Any, Protocol
 PENDING_TTL = 10 * 60
 CONTEXT_TTL = 30 * 60
 UNANSWERED_MAX_LEN = 200  # characters of a question kept for review
+UNANSWERED_EXAMPLES = 5  # example questions kept per group of unanswered questions
 VOTES = ("up", "down")
 ALL_UPDATES = "全部"
 UPDATES_KEPT = 200
@@ -33,13 +34,35 @@ class Turn:
 
 
 @dataclass(frozen=True, slots=True)
+class Unanswered:
+    """A question the bot could not answer, with what it understood of it (Reading.key:
+    生育津贴 · 多久到账或生效 · 浙江) so that operators see groups, not loose strings."""
+
+    question: str
+    key: str
+
+    @property
+    def text(self) -> str:
+        return self.question.strip()[:UNANSWERED_MAX_LEN]
+
+
+@dataclass(frozen=True, slots=True)
+class UnansweredGroup:
+    key: str  # what was understood
+    count: int
+    examples: list[str]  # the latest questions of the group, newest first
+    first_seen: float  # unix time
+    last_seen: float
+
+
+@dataclass(frozen=True, slots=True)
 class TurnResult:
     """What one reply changes (written in one Redis round trip)."""
 
     stat: str  # counter to increment: answered | clarified | not_found | broad
     context: dict[str, Any] | None = None  # the new follow-up context, when there is one
     pending: dict[str, Any] | None = None  # a clarification now waiting for an answer
-    unanswered: str | None = None  # a question to keep for operators' review
+    unanswered: Unanswered | None = None  # a question to keep for operators' review
 
 
 class StateStore(Protocol):
@@ -61,9 +84,9 @@ class StateStore(Protocol):
     # group settings (default region …) — no TTL
     async def get_group(self, chat_id: int) -> dict[str, str]: ...
     async def update_group(self, chat_id: int, **fields: str) -> None: ...
-    # questions nobody could answer, for operators to review
-    async def record_unanswered(self, question: str) -> None: ...
-    async def top_unanswered(self, limit: int = 10) -> list[tuple[str, int]]: ...
+    # questions nobody could answer, grouped by what was understood, for operators to review
+    async def record_unanswered(self, item: Unanswered) -> None: ...
+    async def top_unanswered(self, limit: int = 10) -> list[UnansweredGroup]: ...
     # 👍 / 👎 per entry, one vote per user (a new vote replaces the old one)
     async def record_feedback(self, entry_id: str, user_id: int, vote: str) -> None: ...
     async def feedback_summary(self, limit: int = 10) -> list[tuple[str, int, int]]: ...
@@ -92,6 +115,8 @@ class MemoryStore:
         self._groups: dict[int, dict[str, str]] = {}
         self._expiring: dict[tuple[str, int, int], tuple[float, dict[str, Any]]] = {}
         self._unanswered: Counter[str] = Counter()
+        self._examples: dict[str, list[str]] = {}
+        self._seen: dict[str, tuple[float, float]] = {}
         self._feedback: dict[str, dict[int, str]] = {}
         self._stats: Counter[str] = Counter()
         self._subs: dict[int, set[str]] = {}
@@ -165,11 +190,21 @@ class MemoryStore:
     async def update_group(self, chat_id: int, **fields: str) -> None:
         self._groups.setdefault(chat_id, {}).update(fields)
 
-    async def record_unanswered(self, question: str) -> None:
-        self._unanswered[question.strip()[:UNANSWERED_MAX_LEN]] += 1
+    async def record_unanswered(self, item: Unanswered) -> None:
+        now = time.time()
+        self._unanswered[item.key] += 1
+        examples = [q for q in self._examples.get(item.key, []) if q != item.text]
+        self._examples[item.key] = [item.text, *examples][:UNANSWERED_EXAMPLES]
+        first = self._seen.get(item.key, (now, now))[0]
+        self._seen[item.key] = (first, now)
 
-    async def top_unanswered(self, limit: int = 10) -> list[tuple[str, int]]:
-        return self._unanswered.most_common(limit)
+    async def top_unanswered(self, limit: int = 10) -> list[UnansweredGroup]:
+        if limit <= 0:
+            return []
+        return [
+            UnansweredGroup(key, count, list(self._examples[key]), *self._seen[key])
+            for key, count in self._unanswered.most_common(limit)
+        ]
 
     async def record_feedback(self, entry_id: str, user_id: int, vote: str) -> None:
         if vote not in VOTES:

@@ -51,7 +51,11 @@ OTHER_REGION_NOTHING = (
 )
 BUTTON_UP = "👍 有用"
 BUTTON_DOWN = "👎 没用"
-STATS = "统计：\n{counters}\n\n最常见的未答问题：\n{unanswered}\n\n反馈（👍/👎）：\n{feedback}"
+STATS = (
+    "统计：\n{counters}\n\n最常见的未答问题（按理解到的内容归类）：\n{unanswered}\n\n"
+    "反馈（👍/👎）：\n{feedback}"
+)
+STATS_UNANSWERED = "{count}× {key}\n    例：{example}"
 STATS_EMPTY = "（暂无）"
 RELOAD_OK = "知识库已重新加载：{entries} 条。"
 RELOAD_FAILED = "知识库有错误，仍使用原来的知识库：\n{errors}"

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from knowledge.engine import Engine
+from knowledge.normalise import normalise
 from knowledge.schema import ALL_SCHEMES, NATIONWIDE, Entry
 
 UPDATE_TOPIC = "政策更新"
@@ -34,10 +35,15 @@ def title_of(text: str) -> str:
     return first.strip()
 
 
-def entry_of(update: dict[str, Any]) -> Entry:
+def entry_of(update: dict[str, Any], engine: Engine) -> Entry:
+    """A published update as an entry. What it answers is read from its text: the subjects it
+    names (by the engine's vocabularies), for any kind of asking — an operator's notice is
+    the latest word on what it names. A text that names no subject is only listed by /updates."""
     text = str(update["text"])
     title = title_of(text)
     region = update.get("region") or NATIONWIDE
+    subjects = engine.reader.read(normalise(text)).named
+    kinds = tuple(a.name for a in engine.vocabulary.asks.values() if not (a.open or a.accepts))
     return Entry(
         id=f"update.u{update['id']}",
         topic=UPDATE_TOPIC,
@@ -50,9 +56,10 @@ def entry_of(update: dict[str, Any]) -> Entry:
         tags=(UPDATE_TOPIC,),
         source=SOURCE,
         date=dt.date.fromisoformat(str(update["date"])),
+        answers=tuple((s, kinds) for s in subjects if not engine.vocabulary.subjects[s].weak),
     )
 
 
 def engine_with_updates(base: Engine, updates: list[dict[str, Any]]) -> Engine:
     """The base engine when there are no updates, else one that also indexes them."""
-    return base.extended([entry_of(u) for u in updates]) if updates else base
+    return base.extended([entry_of(u, base) for u in updates]) if updates else base

@@ -90,14 +90,46 @@ async def test_not_found_is_recorded_for_review(dialogue: Dialogue) -> None:
     assert reply.kind == "not_found" and "12393" in reply.text
     await dialogue.handle_text(ME, "明天北京下雨吗")
     stats = await dialogue.stats()
-    assert "2× 明天北京下雨吗" in stats.text
+    assert "2× （未识别主题） · 能不能 · 北京\n    例：明天北京下雨吗" in stats.text
+
+
+async def test_unanswered_questions_are_grouped_by_what_was_understood(
+    dialogue: Dialogue, state_store: StateStore
+) -> None:
+    for question in ("杭州地区生育津贴多少天能到账", "杭州生育金多久到账啊", "今天北京会下雨吗"):
+        reply = await dialogue.handle_text(ME, question)
+        assert reply.kind == "not_found", question
+    groups = await state_store.top_unanswered()
+    assert groups[0].key == "生育津贴发放 · 多久到账或生效 · 浙江" and groups[0].count == 2
+    assert groups[0].examples == ["杭州生育金多久到账啊", "杭州地区生育津贴多少天能到账"]  # newest first
+    assert groups[0].first_seen <= groups[0].last_seen
+
+
+async def test_a_decline_says_what_was_understood_offers_what_we_have_and_where_to_ask(
+    dialogue: Dialogue,
+) -> None:
+    reply = await dialogue.handle_text(ME, "杭州地区生育津贴多少天能到账")
+    assert reply.kind == "not_found"
+    assert reply.text.startswith("您问的是：浙江杭州 · 生育津贴发放 · 多久到账或生效\n")
+    assert "没有讲“多久到账或生效”的规定" in reply.text and "12393" in reply.text
+    assert reply.text.endswith("我这里有这些相关内容：")
+    offered = [b.action.removeprefix("ask:") for b in reply.flat_buttons]
+    assert offered and all(dialogue.engine.kb.by_id[i].topic == "生育" for i in offered)
+
+
+async def test_a_regional_answer_to_a_question_naming_no_place_says_whose_rule_it_is(
+    dialogue: Dialogue,
+) -> None:
+    reply = await dialogue.handle_text(ME, "医保卡里的钱能取出来吗")
+    assert reply.entry_id == "zhanghu.shanghai-withdraw"
+    assert reply.text.splitlines()[0] == "以下是上海的规定，其他地区可能不同："
 
 
 async def test_broad_question_offers_common_questions_and_is_not_recorded(
     dialogue: Dialogue, state_store: StateStore
 ) -> None:
     reply = await dialogue.handle_text(ME, "社保卡")
-    assert reply.kind == "topics" and reply.text.startswith("关于“社保卡”的问题比较多")
+    assert reply.kind == "topics" and reply.text.startswith("关于“医保卡”的问题比较多")
     assert len(actions(reply, "ask:")) >= 2
     assert await state_store.top_unanswered() == []  # understood, nothing for operators to review
     assert (await state_store.get_stats()).get("broad") == 1

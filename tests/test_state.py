@@ -15,7 +15,18 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.redis_store import RedisStore
-from bot.state import CONTEXT_TTL, PENDING_TTL, UNANSWERED_MAX_LEN, MemoryStore, StateStore, Turn, TurnResult
+from bot.state import (
+    CONTEXT_TTL,
+    PENDING_TTL,
+    UNANSWERED_EXAMPLES,
+    UNANSWERED_MAX_LEN,
+    MemoryStore,
+    StateStore,
+    Turn,
+    TurnResult,
+    Unanswered,
+    UnansweredGroup,
+)
 
 
 class FakeClock:
@@ -238,23 +249,47 @@ async def test_group_and_profile_with_the_same_id_are_separate(store: StateStore
 # -- unanswered questions -----------------------------------------------------------------------
 
 
-async def test_unanswered_counts_and_orders(store: StateStore) -> None:
+FILING = "异地备案 · 多久到账或生效 · 未说地区"
+CHRONIC = "慢特病 · 材料 · 山西"
+ALLOWANCE = "生育津贴发放 · 多久到账或生效 · 浙江"
+
+
+def summary(groups: list[UnansweredGroup]) -> list[tuple[str, int, list[str]]]:
+    return [(g.key, g.count, g.examples) for g in groups]
+
+
+async def test_unanswered_questions_are_counted_by_group_with_examples(store: StateStore) -> None:
     assert await store.top_unanswered() == []
-    for question in ["异地就医怎么备案", "门诊慢特病", "异地就医怎么备案", "生育津贴", "门诊慢特病"]:
-        await store.record_unanswered(question)
-    await store.record_unanswered("  异地就医怎么备案\n")  # trimmed: the same question
-    assert await store.top_unanswered() == [("异地就医怎么备案", 3), ("门诊慢特病", 2), ("生育津贴", 1)]
-    assert await store.top_unanswered(2) == [("异地就医怎么备案", 3), ("门诊慢特病", 2)]
+    for question, key in [
+        ("异地备案多久生效", FILING),
+        ("太原慢病要带啥材料", CHRONIC),
+        ("备案几天能生效", FILING),
+        ("杭州生育金多久到账", ALLOWANCE),
+        ("太原慢病要带啥材料", CHRONIC),
+    ]:
+        await store.record_unanswered(Unanswered(question, key))
+    await store.record_unanswered(Unanswered("  异地备案多久生效\n", FILING))  # trimmed: the same question
+    assert summary(await store.top_unanswered()) == [
+        (FILING, 3, ["异地备案多久生效", "备案几天能生效"]),  # newest first, each question once
+        (CHRONIC, 2, ["太原慢病要带啥材料"]),
+        (ALLOWANCE, 1, ["杭州生育金多久到账"]),
+    ]
+    assert [g.key for g in await store.top_unanswered(2)] == [FILING, CHRONIC]
     assert await store.top_unanswered(0) == []
-    counts = [count for _, count in await store.top_unanswered()]
-    assert all(isinstance(count, int) for count in counts)
+    first = (await store.top_unanswered(1))[0]
+    assert isinstance(first.count, int) and 0 < first.first_seen <= first.last_seen
 
 
-async def test_unanswered_keeps_the_first_characters(store: StateStore) -> None:
+async def test_unanswered_keeps_the_latest_examples_and_the_first_characters(store: StateStore) -> None:
     head = "报" * UNANSWERED_MAX_LEN
-    await store.record_unanswered(head + "销比例是多少")
-    await store.record_unanswered(f"  {head}另一个结尾")  # same first characters after trimming
-    assert await store.top_unanswered() == [(head, 2)]
+    await store.record_unanswered(Unanswered(head + "销比例是多少", ALLOWANCE))
+    for n in range(UNANSWERED_EXAMPLES + 2):
+        await store.record_unanswered(Unanswered(f"问题{n}", ALLOWANCE))
+    group = (await store.top_unanswered())[0]
+    assert group.count == UNANSWERED_EXAMPLES + 3
+    assert group.examples == [f"问题{n}" for n in range(UNANSWERED_EXAMPLES + 1, 1, -1)]
+    await store.record_unanswered(Unanswered(f"  {head}另一个结尾", FILING))  # cut to the first characters
+    assert (await store.top_unanswered())[1].examples == [head]
 
 
 # -- feedback -----------------------------------------------------------------------------------
@@ -338,10 +373,12 @@ async def test_load_turn_reads_what_the_single_calls_read(store: StateStore) -> 
 async def test_save_turn_writes_each_part_given(store: StateStore, backend: Backend) -> None:
     await store.save_turn(-5, 7, TurnResult("answered", context={"query": "备案"}))
     await store.save_turn(-5, 7, TurnResult("clarified", pending={"slot": "region"}))
-    await store.save_turn(-5, 7, TurnResult("not_found", unanswered="  广州产假多少天 "))
+    await store.save_turn(
+        -5, 7, TurnResult("not_found", unanswered=Unanswered("  广州产假多少天 ", "产假 · 期限 · 广东"))
+    )
     turn = await store.load_turn(-5, 7, group=False)
     assert turn.context == {"query": "备案"} and turn.pending == {"slot": "region"}
-    assert await store.top_unanswered() == [("广州产假多少天", 1)]
+    assert summary(await store.top_unanswered()) == [("产假 · 期限 · 广东", 1, ["广州产假多少天"])]
     assert await store.get_stats() == {"answered": 1, "clarified": 1, "not_found": 1}
     if backend.kind == "redis":  # written with the same TTLs as set_context / set_pending
         assert 0 < await backend.pttl("ctx:-5:7") <= CONTEXT_TTL * 1000
@@ -376,7 +413,7 @@ async def _exercise(store: RedisStore) -> None:
     await store.clear_context(-21, 12)
     await store.update_group(-21, region="广东")
     await store.get_group(-21)
-    await store.record_unanswered("没人能答的问题")
+    await store.record_unanswered(Unanswered("没人能答的问题", ALLOWANCE))
     await store.top_unanswered()
     await store.record_feedback("outpatient.beijing", 11, "up")
     await store.record_feedback("outpatient.beijing", 12, "down")
@@ -384,7 +421,9 @@ async def _exercise(store: RedisStore) -> None:
     await store.incr_stat("answered", 2)
     await store.get_stats()
     await store.load_turn(-21, 11, group=True)
-    await store.save_turn(-21, 11, TurnResult("answered", {"query": "门诊"}, None, "没人能答的问题"))
+    await store.save_turn(
+        -21, 11, TurnResult("answered", {"query": "门诊"}, None, Unanswered("没人能答的问题", ALLOWANCE))
+    )
 
 
 async def test_redis_writes_only_under_its_prefix(redis_url: str, redis_prefix: str) -> None:
@@ -403,6 +442,9 @@ async def test_redis_writes_only_under_its_prefix(redis_url: str, redis_prefix: 
             "ctx:-21:11",
             "g:-21",
             "unanswered",
+            f"unanswered:ex:{ALLOWANCE}",
+            "unanswered:first",
+            "unanswered:last",
             "fb:outpatient.beijing",
             "fb:entries",
             "stats",
@@ -414,12 +456,16 @@ async def test_redis_writes_only_under_its_prefix(redis_url: str, redis_prefix: 
             "ctx:-21:11": "string",
             "g:-21": "hash",
             "unanswered": "zset",
+            f"unanswered:ex:{ALLOWANCE}": "list",
+            "unanswered:first": "hash",
+            "unanswered:last": "hash",
             "fb:outpatient.beijing": "hash",
             "fb:entries": "set",
             "stats": "hash",
         }
         assert await raw.hgetall(redis_prefix + "fb:outpatient.beijing") == {"11": "up", "12": "down"}
-        assert await raw.zscore(redis_prefix + "unanswered", "没人能答的问题") == 2
+        assert await raw.zscore(redis_prefix + "unanswered", ALLOWANCE) == 2
+        assert await raw.lrange(redis_prefix + f"unanswered:ex:{ALLOWANCE}", 0, -1) == ["没人能答的问题"]
     finally:
         await store.close()
         await raw.aclose()
@@ -435,7 +481,7 @@ async def test_redis_store_reads_a_bytes_client(redis_url: str, redis_prefix: st
         assert await store.get_pending(-21, 11) == {"slot": "region"}
         assert await store.get_context(-21, 11) == {"query": "门诊"}
         assert await store.get_group(-21) == {"region": "广东"}
-        assert await store.top_unanswered() == [("没人能答的问题", 2)]
+        assert summary(await store.top_unanswered()) == [(ALLOWANCE, 2, ["没人能答的问题"])]
         assert await store.feedback_summary() == [("outpatient.beijing", 1, 1)]
         assert await store.get_stats() == {"answered": 3}
     finally:
