@@ -23,6 +23,7 @@ from knowledge.yamlio import LINE_KEY, YamlError, load_yaml
 SUBJECTS = "subjects.yaml"
 ASKS = "asks.yaml"
 PERSONS = "persons.yaml"
+NEGATION = re.compile(r"(?:不|没有|没|未)[\u4e00-\u9fff]")
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?=年|\D|$)")
 SUBJECT_REF = "@"  # in a subject's word set: another subject that must be named too
 CROSS_REGION_WORD = "异地"
@@ -209,7 +210,7 @@ class Reader:
         (a follow-up merged with the previous question)."""
         slots = slots or extract_slots(text, self.gazetteer)
         topic = slots.topic_text
-        asks, any_of, cue_text = self._asks(topic)
+        asks, any_of, cue_text, rest = self._asks(topic)
         if slots.apart and any(w in topic for w in CARE_WORDS) and COMPARE not in asks:
             # two places apart in a question about insurance or care: care elsewhere (惠州医保在东莞用)
             topic = f"{topic} {CROSS_REGION_WORD}"
@@ -219,7 +220,8 @@ class Reader:
         subjects, background = self._narrowest([s for s in named if not self.vocabulary.subjects[s].outside])
         outside = tuple(s for s in named if self.vocabulary.subjects[s].outside)
         persons, person_terms = self._named(haystack, self.vocabulary.persons.items())
-        details = self._details(topic, (*used_terms, *person_terms, *cue_text, *scheme_words(topic)))
+        explained = (*used_terms, *person_terms, *cue_text, *scheme_words(topic))
+        details = self._details(topic, explained) + self._negations(rest, used_terms)
         return Reading(
             text=text,
             slots=slots,
@@ -344,9 +346,9 @@ class Reader:
             return tuple(narrow), tuple(s for s in named if s not in narrow)
         return tuple(strong), tuple(s for s in named if s not in strong)
 
-    def _asks(self, text: str) -> tuple[tuple[str, ...], bool, list[str]]:
+    def _asks(self, text: str) -> tuple[tuple[str, ...], bool, list[str], str]:
         """Kinds of asking in cue order (a cue uses up the text it matched); whether they are
-        only weak ones, any of which will do; and the text the cues matched."""
+        only weak ones, any of which will do; the text the cues matched; and what is left."""
         rest = text
         strong: list[str] = []
         weak: list[str] = []
@@ -368,8 +370,16 @@ class Reader:
                     weak.append(kind.name)
                     break
         if strong:
-            return tuple(strong), False, matched
-        return tuple(dict.fromkeys(weak)), True, matched
+            return tuple(strong), False, matched, rest
+        return tuple(dict.fromkeys(weak)), True, matched, rest
+
+    def _negations(self, rest: str, terms: list[str]) -> tuple[str, ...]:
+        """A subject's own action negated, once the kinds of asking are cut out (单位不发钱:
+        发 is what names 生育津贴发放): a problem the asker has, which an entry must speak of to
+        answer (生育津贴是一次性发还是按月发 does not answer 单位不发钱怎么办)."""
+        actions = {part for part in terms if len(part) == 1}
+        found = [m.group(0) for m in NEGATION.finditer(rest) if m.group(0)[-1] in actions]
+        return tuple(dict.fromkeys(found))
 
     def _details(self, text: str, explained: tuple[str, ...]) -> tuple[str, ...]:
         """Words of the question that none of the parts explain: what an entry must also

@@ -267,6 +267,7 @@ def test_two_cities_of_one_province_are_care_elsewhere(engine: Engine) -> None:
         ("2020年合作医疗交费是多少", why.DETAIL),  # the rule we have is 2025's
         ("住院有医保为什么还要交押金", why.ASK),
         ("社保卡在哪可以更改照片", why.SUBJECT),
+        ("领取生育津贴后两个月单位不发钱怎么办", why.DETAIL),  # 不发: a problem no entry speaks of
         ("明天北京下雨吗", why.UNKNOWN),
     ],
 )
