@@ -16,6 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from knowledge import decision as why
 from knowledge.answers import FITS, NOTE, Judge, Verdict
 from knowledge.datafiles import load_smalltalk, load_word_list
@@ -83,13 +85,15 @@ class Engine:
         self.judge = Judge(self.reader)
         self._groups: dict[str, list[Entry]] = defaultdict(list)
         self._by_topic: dict[str, list[Entry]] = defaultdict(list)
-        self._by_subject: dict[str, list[int]] = defaultdict(list)
+        by_subject: dict[str, list[int]] = defaultdict(list)
         for index, entry in enumerate(self._entries):
             self._by_topic[entry.topic].append(entry)
             if entry.group:
                 self._groups[entry.group].append(entry)
             for subject in entry.subjects:
-                self._by_subject[subject].append(index)
+                by_subject[subject].append(index)
+        # the phrasings of each subject's entries, for retrieval (entries about what was asked)
+        self._subject_docs = {s: self.retriever.phrasings_of(ids) for s, ids in by_subject.items()}
 
     def extended(self, extra: list[Entry]) -> Engine:
         """A new engine over the knowledge base plus `extra` entries (published policy updates),
@@ -199,9 +203,10 @@ class Engine:
 
     def retrieve(self, reading: Reading, profile_region: str | None, scheme: str | None) -> list[Candidate]:
         """Ranked candidates: lexically close entries and every entry about the subjects asked."""
-        about = [i for s in reading.subjects for i in self._by_subject.get(s, [])]
+        about = [self._subject_docs[s] for s in reading.subjects if s in self._subject_docs]
         tokens = self.topic_tokens.of_slots(reading.slots)
-        return self.retriever.rank(tokens, self.weights, reading.regions, profile_region, scheme, about)
+        also = np.concatenate(about) if about else None
+        return self.retriever.rank(tokens, self.weights, reading.regions, profile_region, scheme, also)
 
     def choose_reply(self, base: Decision) -> Decision:
         """Answer with the best entry that answers the parts; otherwise say honestly why not."""

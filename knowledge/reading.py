@@ -203,6 +203,23 @@ class Reader:
         self.gazetteer = gazetteer
         self._generic = frozenset(tokenizer.canonical(w) for w in generic_words)
         self._labels = {a.name: a.label for a in vocabulary.asks.values()}
+        # the subject terms sorted once by how they are matched (a question scans them all)
+        self._typed_terms: list[tuple[str, Term]] = []  # neighbouring topics: as typed too
+        self._words: list[tuple[str, str]] = []  # one-word terms
+        self._sets: list[tuple[str, Term]] = []  # word sets
+        self._refs: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []  # sets with '@subject'
+        for name, subject in vocabulary.subjects.items():
+            for term in subject.terms:
+                refs = tuple(part[1:] for part in term if part.startswith(SUBJECT_REF))
+                if refs:
+                    self._refs.append((name, refs, tuple(p for p in term if not p.startswith(SUBJECT_REF))))
+                    continue
+                if subject.outside:
+                    self._typed_terms.append((name, term))
+                if len(term) > 1:
+                    self._sets.append((name, term))
+                else:
+                    self._words.append((name, term[0]))
 
     # -- the parts ----------------------------------------------------------------------------
     def read(self, text: str, slots: Slots | None = None) -> Reading:
@@ -304,34 +321,27 @@ class Reader:
         typed, canonical = haystack
         spans: list[tuple[int, int, str]] = []
         hits: dict[str, list[str]] = {}
-        for name, subject in self.vocabulary.subjects.items():
-            for term in subject.terms:
-                if any(part.startswith(SUBJECT_REF) for part in term):
-                    continue
-                if subject.outside and self.has_term(term, (typed,)):
-                    hits.setdefault(name, []).extend(term)
-                    continue
-                if len(term) > 1:
-                    if all(part in canonical for part in term):
-                        hits.setdefault(name, []).extend(term)
-                    continue
-                start = canonical.find(term[0])
-                while start >= 0:
-                    if start in starts or start + len(term[0]) in ends:
-                        spans.append((start, start + len(term[0]), name))
-                    start = canonical.find(term[0], start + 1)
+        for name, term in self._typed_terms:
+            if all(part in typed for part in term):
+                hits.setdefault(name, []).extend(term)
+        for name, term in self._sets:
+            if all(part in canonical for part in term):
+                hits.setdefault(name, []).extend(term)
+        for name, word in self._words:
+            start = canonical.find(word)
+            while start >= 0:
+                if start in starts or start + len(word) in ends:
+                    spans.append((start, start + len(word), name))
+                start = canonical.find(word, start + 1)
         for start, end, name in spans:
             inside = any(
                 s <= start and end <= e and e - s > end - start and other != name for s, e, other in spans
             )
             if not inside:
                 hits.setdefault(name, []).append(canonical[start:end])
-        for name, subject in self.vocabulary.subjects.items():
-            for term in subject.terms:
-                refs = [part[1:] for part in term if part.startswith(SUBJECT_REF)]
-                words = [part for part in term if not part.startswith(SUBJECT_REF)]
-                if refs and all(r in hits for r in refs) and all(w in canonical for w in words):
-                    hits.setdefault(name, []).extend(words)
+        for name, refs, words in self._refs:
+            if all(r in hits for r in refs) and all(w in canonical for w in words):
+                hits.setdefault(name, []).extend(words)
         names = [name for name in self.vocabulary.subjects if name in hits]
         return names, [word for name in names for word in hits[name]]
 

@@ -69,10 +69,9 @@ class Retriever:
                 token_lists.append(tokens)
                 self._phrasings.append(_Phrasing(index, "".join(tokens.words)))
         self._doc_entry = np.asarray([p.entry_index for p in self._phrasings], dtype=np.int32)
-        docs_of: list[list[int]] = [[] for _ in entries]
+        self._docs_of: list[list[int]] = [[] for _ in entries]
         for doc, phrasing in enumerate(self._phrasings):
-            docs_of[phrasing.entry_index].append(doc)
-        self._entry_docs = [np.asarray(d, dtype=np.int32) for d in docs_of]
+            self._docs_of[phrasing.entry_index].append(doc)
         self._words = BM25(t.words for t in token_lists)
         self._bigrams = BM25(t.bigrams for t in token_lists)
         # keep only the sets the re-ranking needs; the token lists are dropped with this frame
@@ -102,21 +101,37 @@ class Retriever:
     def idf_ceiling(self) -> float:
         return self._words.unseen_idf
 
-    def _candidate_indexes(self, tokens: Tokens, w: Weights, also: list[int]) -> list[int]:
-        """The entries of the BM25 top phrasings, then the best worded of `also`."""
+    def phrasings_of(self, entry_indexes: Iterable[int]) -> np.ndarray:
+        """The phrasings (BM25 documents) of these entries, for `rank(also=…)`."""
+        docs = [doc for i in entry_indexes for doc in self._docs_of[i]]
+        return np.asarray(docs, dtype=np.int32)
+
+    def _best_entries(self, docs: np.ndarray, scores: np.ndarray, limit: int) -> list[int]:
+        """The entries of the best scored of `docs`, best first, at most `limit` (numpy: a
+        subject may have thousands of entries)."""
+        if docs.size == 0:
+            return []
+        local = scores[docs]
+        k = min(docs.size, limit * 4)  # an entry has several phrasings
+        if k < docs.size:
+            chosen = np.argpartition(-local, k - 1)[:k]
+            docs, local = docs[chosen], local[chosen]
+        ordered = self._doc_entry[docs[np.argsort(-local, kind="stable")]]
+        return [int(i) for i in dict.fromkeys(ordered.tolist())][:limit]
+
+    def _candidate_indexes(self, tokens: Tokens, w: Weights, also: np.ndarray) -> list[int]:
+        """The entries of the BM25 top phrasings, then the best worded entries among `also`."""
         words, grams = tokens.words, tokens.bigrams
+        doc_scores = np.zeros(len(self._phrasings), dtype=np.float32)
         if not words and not grams:
-            return also[: w.subject_entries]
+            return self._best_entries(also, doc_scores, w.subject_entries)
         ub_w = self._words.upper_bound(words) or 1.0
         ub_b = self._bigrams.upper_bound(grams) or 1.0
-        doc_scores = np.zeros(len(self._phrasings), dtype=np.float32)
         touched = self._words.add_scores(words, doc_scores, 1.0 / ub_w)
         touched += self._bigrams.add_scores(grams, doc_scores, 1.0 / ub_b)
-        if len(also) > w.subject_entries:  # a large subject: its best worded entries only
-            best = [float(doc_scores[self._entry_docs[i]].max()) for i in also]
-            also = [also[i] for i in np.argsort(best, kind="stable")[::-1][: w.subject_entries]]
+        about = self._best_entries(also, doc_scores, w.subject_entries)
         if not touched:
-            return list(also)
+            return about
         limit_docs, limit_entries = w.candidate_docs, w.candidate_entries
         # Rank only the phrasings that share something with the question.
         docs = np.unique(np.concatenate(touched))
@@ -132,7 +147,7 @@ class Retriever:
                 entry_ids.append(idx)
             if len(entry_ids) >= limit_entries:
                 break
-        return entry_ids + [i for i in also if i not in entry_ids]
+        return entry_ids + [i for i in about if i not in entry_ids]
 
     def rank(
         self,
@@ -141,12 +156,14 @@ class Retriever:
         text_regions: tuple[str, ...],
         profile_region: str | None,
         scheme: str | None,
-        also: Iterable[int] = (),
+        also: np.ndarray | None = None,
     ) -> list[Candidate]:
-        """Candidates best first: the BM25 top entries plus `also` (entries about the
-        question's subjects, so the check of what answers sees them whatever their wording)."""
+        """Candidates best first: the BM25 top entries plus the best worded entries among the
+        phrasings `also` (those of the entries about the question's subjects, so the check of
+        what answers sees them whatever their wording)."""
         w = weights
-        entry_ids = self._candidate_indexes(tokens, w, list(dict.fromkeys(also)))
+        none = np.zeros(0, dtype=np.int32)
+        entry_ids = self._candidate_indexes(tokens, w, none if also is None else also)
         if not entry_ids:
             return []
         words, grams = tokens.words, tokens.bigrams
