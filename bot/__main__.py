@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
 from bot.console import run_console
+from bot.logs import setup_logging
 from bot.settings import SettingsError, load_settings
 from knowledge.loader import KnowledgeError
 
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings.log_level, settings.log_format)
     try:
         if settings.bot_token is None or args.console:
             if args.webhook:

@@ -10,6 +10,8 @@ import html
 import uuid
 from dataclasses import dataclass
 
+from aiogram import Bot
+
 from bot import texts
 from bot.broadcast import Broadcaster, BroadcastStore, Job
 from bot.dialogue import Button, Dialogue, Reply
@@ -55,10 +57,17 @@ class BroadcastSlot:
 
 
 class BroadcastAdmin:
-    def __init__(self, dialogue: Dialogue, store: BroadcastStore, broadcaster: Broadcaster) -> None:
+    def __init__(
+        self, dialogue: Dialogue, store: BroadcastStore, broadcaster: Broadcaster, sender: Bot | None = None
+    ) -> None:
         self.dialogue = dialogue
         self.store = store
         self.broadcaster = broadcaster
+        self.sender = sender  # the broadcaster's own Bot, closed with it
+
+    async def close(self) -> None:
+        if self.sender is not None:
+            await self.sender.session.close()
 
     async def preview(self, draft: Draft, admin_id: int) -> Reply:
         audience = await self.dialogue.state.audience(draft.region)

@@ -1,4 +1,11 @@
-"""Application factory: Bot, Dispatcher, state store and the runners (polling, webhook)."""
+"""Application factory: Bot, Dispatcher, state store, middlewares and the runners (polling,
+webhook), each with the web endpoints of bot/web.py.
+
+A process is: a Dispatcher whose workflow data holds the services handlers receive (settings,
+dialogue, metrics, redis …); the observing and throttling middlewares; the error handler; and
+on start the broadcaster (with Redis). On SIGTERM it stops taking updates, waits for those in
+flight, stops the broadcaster at a clean point and closes Redis and the HTTP sessions.
+"""
 
 from __future__ import annotations
 
@@ -19,17 +26,26 @@ from redis.asyncio import Redis
 
 from bot import texts
 from bot.admin_broadcast import BroadcastAdmin, BroadcastSlot, progress_text
+from bot.api_retry import RetryMiddleware
 from bot.broadcast import Broadcaster, BroadcastStore, Job
 from bot.dialogue import Dialogue
+from bot.errors import on_error
+from bot.metrics import Metrics
+from bot.middlewares import InFlight, Observe, Throttle
+from bot.redis_conn import RedisHealth, connect
 from bot.redis_store import RedisStore
+from bot.resilient_store import ResilientStore
 from bot.settings import Settings
 from bot.state import MemoryStore, StateStore
+from bot.web import add_routes
 from handlers import build_router
 from knowledge.engine import Engine, load_engine
 
 log = logging.getLogger(__name__)
 KEY_PREFIX = "yb:"
 WEBHOOK_PATH = "/webhook"
+DRAIN_SECONDS = 6.0  # SIGTERM: how long updates in flight may take to finish (exit within 10 s)
+BROADCAST_STOP_SECONDS = 2.0
 
 
 @dataclass(slots=True)
@@ -41,9 +57,13 @@ class Services:
     redis: Redis | None
 
 
-def create_bot(settings: Settings) -> Bot:
+def create_bot(settings: Settings, metrics: Metrics | None = None, *, retries: bool = True) -> Bot:
+    """A Bot for the configured API server; with `retries`, failed calls are retried
+    (bot/api_retry.py) — the broadcaster's own Bot has none, it paces and retries itself."""
     assert settings.bot_token is not None
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    if retries:
+        session.middleware(RetryMiddleware(metrics=metrics))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -51,19 +71,27 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-def create_state(settings: Settings, prefix: str = KEY_PREFIX) -> tuple[StateStore, Redis | None]:
+def create_state(
+    settings: Settings, prefix: str = KEY_PREFIX, metrics: Metrics | None = None
+) -> tuple[StateStore, Redis | None, RedisHealth | None]:
     if settings.redis_url is None:
         log.warning(texts.MEMORY_STATE_WARNING)
-        return MemoryStore(), None
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    return RedisStore(redis, prefix=prefix), redis
+        return MemoryStore(), None, None
+    redis = connect(settings.redis_url)
+    health = RedisHealth(metrics)
+    return ResilientStore(RedisStore(redis, prefix=prefix), health), redis, health
 
 
 def create_dispatcher(
-    settings: Settings, engine: Engine | None = None, prefix: str = KEY_PREFIX
+    settings: Settings,
+    engine: Engine | None = None,
+    prefix: str = KEY_PREFIX,
+    metrics: Metrics | None = None,
 ) -> Dispatcher:
-    state, redis = create_state(settings, prefix)
-    dialogue = Dialogue(engine or load_engine(settings.knowledge_dir), state)
+    metrics = metrics or Metrics()
+    state, redis, health = create_state(settings, prefix, metrics)
+    dialogue = Dialogue(engine or load_engine(settings.knowledge_dir), state, metrics)
+    inflight = InFlight()
     # Conversation state lives in our own store (bot/state.py), not in aiogram's FSM: with the
     # FSM off, aiogram does not read a state key from storage for every update.
     dp = Dispatcher(
@@ -71,10 +99,19 @@ def create_dispatcher(
         settings=settings,
         dialogue=dialogue,
         redis=redis,
+        redis_health=health,
         broadcasts=BroadcastSlot(),
         key_prefix=prefix,
+        metrics=metrics,
+        inflight=inflight,
     )
-    dp.include_router(build_router())
+    dp.update.outer_middleware(Observe(metrics, inflight))
+    router = build_router()
+    throttle = Throttle(state, settings.throttle_limit, settings.throttle_window, metrics)
+    router.message.middleware(throttle)
+    router.callback_query.middleware(throttle)
+    dp.include_router(router)
+    dp.errors.register(on_error)
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)
     return dp
@@ -86,30 +123,44 @@ async def _on_startup(
     dialogue: Dialogue,
     settings: Settings,
     redis: Redis | None,
+    redis_health: RedisHealth | None,
     key_prefix: str,
+    metrics: Metrics,
 ) -> None:
     await dialogue.refresh_updates()
     if redis is not None:
-        dispatcher["broadcasts"].admin = start_broadcasting(bot, dialogue, settings, redis, key_prefix)
+        admin = start_broadcasting(bot, dialogue, settings, redis, key_prefix, metrics, redis_health)
+        dispatcher["broadcasts"].admin = admin
     await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in texts.COMMANDS])
     me = await bot.me()
     log.info("bot @%s started", me.username)
 
 
-async def _on_shutdown(redis: Redis | None, dispatcher: Dispatcher) -> None:
+async def _on_shutdown(redis: Redis | None, dispatcher: Dispatcher, inflight: InFlight) -> None:
+    if not await inflight.drained(DRAIN_SECONDS):
+        log.warning("shutting down with %d update(s) still being handled", inflight.count)
     slot: BroadcastSlot = dispatcher["broadcasts"]
     if slot.admin is not None:
-        await slot.admin.broadcaster.stop()
+        await slot.admin.broadcaster.stop(timeout=BROADCAST_STOP_SECONDS)
+        await slot.admin.close()
         slot.admin = None
     if redis is not None:
         await redis.aclose()
+    log.info("stopped")
 
 
 def start_broadcasting(
-    bot: Bot, dialogue: Dialogue, settings: Settings, redis: Redis, prefix: str
+    bot: Bot,
+    dialogue: Dialogue,
+    settings: Settings,
+    redis: Redis,
+    prefix: str,
+    metrics: Metrics | None = None,
+    health: RedisHealth | None = None,
 ) -> BroadcastAdmin:
     """The durable broadcast sender, running in the background of this process."""
     store = BroadcastStore(redis, prefix=prefix)
+    sender = create_bot(settings, retries=False)
 
     async def progress(job: Job) -> None:
         if job.progress_chat_id is None or job.progress_message_id is None:
@@ -121,27 +172,50 @@ def start_broadcasting(
                 message_id=job.progress_message_id,
             )
 
+    def outcome(kind: str) -> None:
+        if metrics is not None:
+            metrics.broadcast.labels(kind).inc()
+
     broadcaster = Broadcaster(
-        bot, store, rate=settings.broadcast_rate, on_blocked=dialogue.state.unsubscribe, progress=progress
+        sender,
+        store,
+        rate=settings.broadcast_rate,
+        on_blocked=dialogue.state.unsubscribe,
+        progress=progress,
+        on_outcome=outcome,
+        health=health,
     )
     broadcaster.start()
-    return BroadcastAdmin(dialogue, store, broadcaster)
+    return BroadcastAdmin(dialogue, store, broadcaster, sender)
+
+
+def create_web_app(dp: Dispatcher) -> web.Application:
+    """The endpoints every process serves: /healthz, /readyz, /metrics."""
+    app = web.Application()
+    add_routes(app, dp["dialogue"], dp["metrics"], dp["redis"])
+    return app
 
 
 async def run_polling(settings: Settings) -> None:
-    bot = create_bot(settings)
+    """Long polling, with the web endpoints on WEB_HOST:WEB_PORT; SIGTERM/SIGINT stop it."""
     dp = create_dispatcher(settings)
-    await bot.delete_webhook(drop_pending_updates=False)
-    await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+    bot = create_bot(settings, dp["metrics"])
+    runner = web.AppRunner(create_web_app(dp), handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(), handle_signals=True)
+    finally:
+        await runner.cleanup()
 
 
 def create_webhook_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Application:
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    app = web.Application()
+    app = create_web_app(dp)
     SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=WEBHOOK_PATH)
-    app.router.add_get("/health", _health)
 
     async def set_webhook(bot: Bot) -> None:
         assert settings.webhook_url is not None
@@ -156,13 +230,13 @@ def create_webhook_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Appl
     return app
 
 
-async def _health(_request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
 def run_webhook(settings: Settings) -> None:
+    """The webhook server; SIGTERM stops it (aiohttp), updates in flight finish first."""
     if settings.webhook_url is None:
         raise SystemExit("invalid setting WEBHOOK_URL: required in webhook mode")
-    bot = create_bot(settings)
     dp = create_dispatcher(settings)
-    web.run_app(create_webhook_app(settings, bot, dp), host=settings.web_host, port=settings.web_port)
+    bot = create_bot(settings, dp["metrics"])
+    app = create_webhook_app(settings, bot, dp)
+    web.run_app(
+        app, host=settings.web_host, port=settings.web_port, shutdown_timeout=DRAIN_SECONDS, print=None
+    )

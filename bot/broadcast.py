@@ -110,6 +110,7 @@ from aiogram.exceptions import (
 )
 from redis.asyncio import Redis
 
+from bot.redis_conn import OUTAGE_ERRORS, RedisHealth
 from bot.redis_store import as_text
 
 log = logging.getLogger(__name__)
@@ -628,6 +629,8 @@ class Broadcaster:
         chat_rate: float = 1.0,
         group_rate: float = 20 / 60,
         poll_interval: float = 1.0,
+        on_outcome: Callable[[str], None] | None = None,
+        health: RedisHealth | None = None,
     ) -> None:
         if rate <= 0 or chat_rate <= 0 or group_rate <= 0:
             raise ValueError("rates must be positive")
@@ -647,6 +650,8 @@ class Broadcaster:
         self._chat_rate = chat_rate
         self._group_rate = min(chat_rate, group_rate)
         self._poll_interval = poll_interval
+        self._on_outcome = on_outcome  # sent / blocked / failed, for metrics
+        self._health = health  # a Redis outage is logged once, not every poll
         self._global = TokenBucket(rate)
         self._chats: dict[int, TokenBucket] = {}
         self._runs: dict[str, _Run] = {}
@@ -693,9 +698,16 @@ class Broadcaster:
         while not self._closing:
             try:
                 for job_id in await self._store.active_ids():
+                    if self._health is not None:
+                        self._health.ok()
                     if self._closing:
                         break
                     await self.run(job_id)
+            except OUTAGE_ERRORS as error:  # Redis is away: the job waits, and resumes after
+                if self._health is not None:
+                    self._health.failed(error, "broadcasting")
+                else:
+                    log.warning("broadcast loop: Redis is not answering: %s", error)
             except Exception:
                 log.exception("broadcast loop: looking for jobs failed")
             self._wakeup.clear()
@@ -795,6 +807,8 @@ class Broadcaster:
                 except Exception:
                     log.exception("broadcast %s: on_blocked(%s) failed", job.id, taken.chat_id)
             await store.record(job.id, taken.chat_id, outcome)
+            if self._on_outcome is not None:
+                self._on_outcome(outcome)
             if self._progress is not None and time.monotonic() - last_progress >= self._progress_every:
                 last_progress = time.monotonic()
                 current = await store.get(job.id)

@@ -9,10 +9,11 @@ Buttons carry an `action` string; the handlers turn it into callback data and ba
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from bot import texts
+from bot import privacy, texts
+from bot.metrics import Metrics
 from bot.state import ALL_UPDATES, UPDATES_KEPT, VOTES, StateStore, Turn, TurnResult, Unanswered
 from bot.updates import engine_with_updates
 from knowledge import present
@@ -21,6 +22,7 @@ from knowledge.reading import unanswered_key
 from knowledge.schema import NATIONWIDE
 from knowledge.slots import EMPLOYEE, RESIDENT, scheme_of
 
+MAX_QUESTION = 2000  # characters of a message read as a question (a question is short; a paste is not)
 SCHEME_WORDS = {"职工": EMPLOYEE, "职工医保": EMPLOYEE, "居民": RESIDENT, "城乡居民医保": RESIDENT}
 
 
@@ -54,10 +56,11 @@ class Who:
 
 
 class Dialogue:
-    def __init__(self, engine: Engine, state: StateStore) -> None:
+    def __init__(self, engine: Engine, state: StateStore, metrics: Metrics | None = None) -> None:
         self.base_engine = engine  # the curated knowledge base alone
         self.engine = engine  # plus published policy updates (see refresh_updates)
         self.state = state
+        self.metrics = metrics
 
     async def refresh_updates(self) -> None:
         """Index the published updates next to the curated entries (after start and each publish)."""
@@ -71,10 +74,23 @@ class Dialogue:
 
     # -- questions ------------------------------------------------------------------------
     async def handle_text(self, who: Who, text: str) -> Reply:
-        question = text.strip()
+        # ID-card and card numbers are never read, kept or logged (bot/privacy.py)
+        question, personal = privacy.mask(text.strip()[:MAX_QUESTION])
         if not question:
             return Reply(texts.ASK_USAGE if who.group else texts.HELP, kind="hint")
         turn = await self.state.load_turn(who.chat_id, who.user_id, who.group)
+        reply = await self._answer_text(who, question, turn)
+        if self.metrics is not None:
+            self.metrics.decisions.labels(reply.kind).inc()
+        if turn.degraded:  # said once, in this reply: its answer did not use what was saved
+            reply = replace(reply, text=f"{reply.text}\n\n{texts.STATE_UNREADABLE}")
+        if personal:
+            if self.metrics is not None:
+                self.metrics.personal_data.inc()
+            reply = replace(reply, text=f"{texts.PERSONAL_DATA_WARNING}\n\n{reply.text}")
+        return reply
+
+    async def _answer_text(self, who: Who, question: str, turn: Turn) -> Reply:
         if turn.pending is not None:
             value = self._slot_value(str(turn.pending["slot"]), question)
             if value is not None:
@@ -109,9 +125,12 @@ class Dialogue:
             return await self._complete(who, pending, choice)
         if kind == "vote":
             vote, _, entry_id = rest.partition(":")
-            if vote in VOTES and entry_id in self.engine.kb.by_id:
-                await self.state.record_feedback(entry_id, who.user_id, vote)
-                await self.state.incr_stat(f"feedback_{vote}")
+            if vote not in VOTES or entry_id not in self.engine.kb.by_id:
+                return Reply(texts.CLARIFY_EXPIRED, kind="alert")
+            await self.state.record_feedback(entry_id, who.user_id, vote)
+            await self.state.incr_stat(f"feedback_{vote}")
+            if self.metrics is not None:
+                self.metrics.feedback.labels(vote).inc()
             return Reply(texts.VOTE_THANKS, kind="alert")
         if kind == "setregion":
             return await self.set_region(who, rest)
@@ -357,6 +376,8 @@ class Dialogue:
             await self.state.save_turn(who.chat_id, who.user_id, TurnResult("broad"))
             return Reply(present.decline_text(decision), rows, "topics")
         key = decision.reading.key if decision.reading is not None else unanswered_key((), (), ())
+        if self.metrics is not None:
+            self.metrics.declines.labels(decision.decline or "none").inc()
         unanswered = Unanswered(question, key)
         await self.state.save_turn(who.chat_id, who.user_id, TurnResult("not_found", unanswered=unanswered))
         return Reply(present.decline_text(decision), rows, "not_found")

@@ -20,6 +20,7 @@ key                                         type        lifetime
 ``{p}sub:chat:{chat_id}``                   set         that chat's subscriptions (for /me)
 ``{p}updates``                              list        published updates, JSON, newest first
 ``{p}tmp:{name}``                           JSON str    its own TTL (broadcast previews)
+``{p}hit:{name}:{window}``                  counter     one throttling window (its length + 1 s)
 ==========================================  ==========  ==============================
 """
 
@@ -296,6 +297,16 @@ class RedisStore:
 
     async def get_stats(self) -> dict[str, int]:
         return {name: int(count) for name, count in (await self._get_hash(self._stats_key())).items()}
+
+    async def hit(self, name: str, window: int) -> int:
+        """A fixed window per `window` seconds: INCR, and the key expires with its window."""
+        now = time.time()
+        key = f"{self._prefix}hit:{name}:{int(now // window)}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, window + 1)
+            count, _ = await pipe.execute()
+        return int(count)
 
     # -- subscriptions and published updates --------------------------------------------------
 

@@ -27,7 +27,10 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8080, ge=1, le=65535)
     knowledge_dir: str | None = None
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     broadcast_rate: float = Field(default=25.0, gt=0, le=30)
+    throttle_limit: int = Field(default=20, ge=0)  # messages a user may send per window; 0: off
+    throttle_window: int = Field(default=60, ge=1, le=3600)  # seconds
 
     @field_validator("bot_token", "redis_url", "webhook_url", "knowledge_dir", mode="before")
     @classmethod

@@ -31,6 +31,7 @@ class Turn:
     pending: dict[str, Any] | None = None
     context: dict[str, Any] | None = None
     group: dict[str, str] = field(default_factory=dict)  # empty in private chats
+    degraded: bool = False  # the store could not be read: answer without any of it, and say so
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,9 @@ class StateStore(Protocol):
     # counters for /stats
     async def incr_stat(self, name: str, amount: int = 1) -> None: ...
     async def get_stats(self) -> dict[str, int]: ...
+    # how many times `name` was hit in the current window of `window` seconds, this one included
+    # (per-user throttling; in Redis it holds across replicas)
+    async def hit(self, name: str, window: int) -> int: ...
     # subscriptions to policy updates: everything (region None) or one province (+ nationwide)
     async def subscribe(self, chat_id: int, region: str | None) -> None: ...
     async def unsubscribe(self, chat_id: int) -> None: ...
@@ -121,6 +125,7 @@ class MemoryStore:
         self._stats: Counter[str] = Counter()
         self._subs: dict[int, set[str]] = {}
         self._updates: list[dict[str, Any]] = []
+        self._hits: dict[str, tuple[int, int]] = {}
 
     def _get(self, kind: str, chat_id: int, user_id: int) -> dict[str, Any] | None:
         item = self._expiring.get((kind, chat_id, user_id))
@@ -224,6 +229,13 @@ class MemoryStore:
 
     async def get_stats(self) -> dict[str, int]:
         return dict(self._stats)
+
+    async def hit(self, name: str, window: int) -> int:
+        current = int(self._clock() // window)
+        start, count = self._hits.get(name, (current, 0))
+        count = count + 1 if start == current else 1
+        self._hits[name] = (current, count)  # one window per name: the old one is replaced
+        return count
 
     async def subscribe(self, chat_id: int, region: str | None) -> None:
         self._subs.setdefault(chat_id, set()).add(region or ALL_UPDATES)

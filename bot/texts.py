@@ -44,7 +44,15 @@ RESET_DONE = "已清除您的地区、险种和对话记录。"
 NOT_ADMIN = "抱歉，这个命令只对管理员开放。"
 NON_TEXT_HINT = "我只能看懂文字问题哦。请直接打字提问，例如：社保卡丢了怎么办？"
 ONLY_ASKER = "这个选择留给提问的人哦。"
-CLARIFY_EXPIRED = "这个问题已经过期了，请重新提问。"
+CLARIFY_EXPIRED = "按钮已过期，请重新提问。"
+THROTTLED = "您发得太快了，请稍等一会儿再问（{window} 秒内最多 {limit} 条）。"
+PERSONAL_DATA_WARNING = (
+    "提醒：请不要在聊天里发送身份证号、银行卡号或社保卡号，回答政策问题不需要它们（已自动隐去）。"
+)
+STATE_UNREADABLE = "（暂时读不到您保存的地区、险种和上一个问题，这次回答没有用上它们。）"
+STATE_UNAVAILABLE = "抱歉，设置暂时无法读取或保存，请稍后再试。直接提问照常可以回答。"
+INTERNAL_ERROR = "抱歉，处理您的消息时出了点问题，请稍后再试。"
+BROADCAST_REDIS_DOWN = "Redis 暂时不可用，现在无法发送广播；恢复后会继续未发完的广播。"
 VOTE_THANKS = "感谢反馈！"
 OTHER_REGION_NOTHING = (
     "这个问题目前只整理了上面几个地区的规定，您所在地区的做法请咨询当地医保部门或拨打 12393。"

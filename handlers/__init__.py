@@ -20,5 +20,6 @@ def build_router() -> Router:
         callbacks.make_router(),
         private.make_router(),
         group.make_router(),
+        callbacks.make_fallback_router(),
     )
     return root

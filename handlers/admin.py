@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import F, Router
 from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot import texts
-from bot.admin_broadcast import BroadcastSlot, parse, progress_text
+from bot.admin_broadcast import BroadcastAdmin, BroadcastSlot, parse, progress_text
 from bot.dialogue import Dialogue, Reply
+from bot.redis_conn import OUTAGE_ERRORS
 from bot.reload import reload_knowledge
+from bot.resilient_store import StateUnavailable
 from bot.settings import Settings
 from handlers.callback_data import BroadcastCB
 from handlers.replies import answer
 
 log = logging.getLogger(__name__)
 
+REDIS_AWAY: tuple[type[Exception], ...] = (StateUnavailable, *OUTAGE_ERRORS)
 ADMIN_COMMANDS = ("stats", "reload", "broadcast", "broadcast_status", "broadcast_cancel")
 
 
@@ -43,35 +47,41 @@ async def refuse(message: Message) -> None:
     await answer(message, Reply(texts.NOT_ADMIN, kind="info"), message.from_user.id)
 
 
+async def _with_redis(make: Callable[[BroadcastAdmin], Awaitable[Reply]], broadcasts: BroadcastSlot) -> Reply:
+    """A broadcast command's reply; broadcasting needs Redis: say so when it is not set or away."""
+    if broadcasts.admin is None:
+        return Reply(texts.BROADCAST_NEEDS_REDIS, kind="info")
+    try:
+        return await make(broadcasts.admin)
+    except REDIS_AWAY:
+        return Reply(texts.BROADCAST_REDIS_DOWN, kind="info")
+
+
 async def broadcast(
     message: Message, command: CommandObject, dialogue: Dialogue, broadcasts: BroadcastSlot
 ) -> None:
     assert message.from_user is not None
-    admin = broadcasts.admin
-    if admin is None:
-        await answer(message, Reply(texts.BROADCAST_NEEDS_REDIS, kind="info"), message.from_user.id)
-        return
+    admin_id = message.from_user.id
     replied = message.reply_to_message
     draft = parse(dialogue, command.args or "", replied.text if replied is not None else None)
-    reply = draft if isinstance(draft, Reply) else await admin.preview(draft, message.from_user.id)
-    await answer(message, reply, message.from_user.id)
+
+    async def make(admin: BroadcastAdmin) -> Reply:
+        return draft if isinstance(draft, Reply) else await admin.preview(draft, admin_id)
+
+    await answer(message, await _with_redis(make, broadcasts), admin_id)
 
 
 async def broadcast_status(message: Message, broadcasts: BroadcastSlot) -> None:
     assert message.from_user is not None
-    admin = broadcasts.admin
-    reply = await admin.status() if admin else Reply(texts.BROADCAST_NEEDS_REDIS, kind="info")
-    await answer(message, reply, message.from_user.id)
+    await answer(message, await _with_redis(lambda admin: admin.status(), broadcasts), message.from_user.id)
 
 
 async def broadcast_cancel(message: Message, command: CommandObject, broadcasts: BroadcastSlot) -> None:
     assert message.from_user is not None
-    admin = broadcasts.admin
-    if admin is None:
-        reply = Reply(texts.BROADCAST_NEEDS_REDIS, kind="info")
-    else:
-        reply = await admin.cancel(command.args or "")
-    await answer(message, reply, message.from_user.id)
+    job_id = command.args or ""
+    await answer(
+        message, await _with_redis(lambda admin: admin.cancel(job_id), broadcasts), message.from_user.id
+    )
 
 
 async def broadcast_choice(
@@ -89,7 +99,11 @@ async def broadcast_choice(
         await query.answer()
         await answer(query.message, await admin.drop(callback_data.preview), query.from_user.id)
         return
-    result = await admin.confirm(callback_data.preview, query.from_user.id)
+    try:
+        result = await admin.confirm(callback_data.preview, query.from_user.id)
+    except REDIS_AWAY:
+        await query.answer(texts.BROADCAST_REDIS_DOWN, show_alert=True)
+        return
     if isinstance(result, Reply):
         await query.answer(result.text, show_alert=result.kind == "alert")
         return

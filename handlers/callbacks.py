@@ -72,10 +72,23 @@ async def set_field(query: CallbackQuery, callback_data: SetCB, dialogue: Dialog
     await _deliver(query, reply)
 
 
+async def unknown(query: CallbackQuery) -> None:
+    """Callback data no handler takes (forged, malformed, from an old version): answered at
+    once, so the button does not spin until Telegram gives up."""
+    await query.answer(texts.CLARIFY_EXPIRED, show_alert=True)
+
+
 def make_router() -> Router:
     router = Router(name=__name__)
     router.callback_query.register(ask, AskCB.filter())
     router.callback_query.register(pick, PickCB.filter())
     router.callback_query.register(vote, VoteCB.filter())
     router.callback_query.register(set_field, SetCB.filter())
+    return router
+
+
+def make_fallback_router() -> Router:
+    """Last of all routers: any button press the others did not take."""
+    router = Router(name=f"{__name__}.fallback")
+    router.callback_query.register(unknown)
     return router

@@ -64,7 +64,7 @@ class Env:
 async def env(redis_url: str, redis_prefix: str) -> AsyncIterator[Env]:
     stub = StubBotAPI()
     await stub.start()
-    bot = create_bot(load_settings(bot_token="42:TEST", telegram_api_url=stub.base_url))
+    bot = create_bot(load_settings(bot_token="42:TEST", telegram_api_url=stub.base_url), retries=False)
     redis = Redis.from_url(redis_url, decode_responses=True)
     try:
         yield Env(stub, bot, BroadcastStore(redis, prefix=redis_prefix))
