@@ -55,7 +55,7 @@ async def vote(query: CallbackQuery, callback_data: VoteCB, dialogue: Dialogue) 
     else:
         asker = Who(query.from_user.id, query.from_user.id)
     reply = await dialogue.handle_button(asker, f"vote:{callback_data.vote}:{callback_data.entry}")
-    await query.answer(reply.text)
+    await query.answer(reply.text, show_alert=reply.text != texts.VOTE_THANKS)  # thanks: a toast
 
 
 async def set_field(query: CallbackQuery, callback_data: SetCB, dialogue: Dialogue, bot: Bot) -> None:

@@ -99,3 +99,46 @@ def redis_server() -> Iterator[str]:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+class PrivateRedis:
+    """A redis-server of a test's own, with AOF on, that the test can stop and start again on
+    the same port and directory (what it wrote before survives, as it would in production)."""
+
+    def __init__(self) -> None:
+        self.binary = _redis_binary()
+        self.port = _free_port()
+        self._dir = tempfile.TemporaryDirectory(prefix="yb-redis-")
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self._proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", self._dir.name],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not _answers(self.url):
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"private redis-server on port {self.port} did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+    def close(self) -> None:
+        self.stop()
+        self._dir.cleanup()
