@@ -9,6 +9,7 @@ Buttons carry an `action` string; the handlers turn it into callback data and ba
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -23,6 +24,7 @@ from knowledge.schema import NATIONWIDE
 from knowledge.slots import EMPLOYEE, RESIDENT, scheme_of
 
 MAX_QUESTION = 2000  # characters of a message read as a question (a question is short; a paste is not)
+log = logging.getLogger(__name__)
 SCHEME_WORDS = {"职工": EMPLOYEE, "职工医保": EMPLOYEE, "居民": RESIDENT, "城乡居民医保": RESIDENT}
 
 
@@ -82,6 +84,8 @@ class Dialogue:
         reply = await self._answer_text(who, question, turn)
         if self.metrics is not None:
             self.metrics.decisions.labels(reply.kind).inc()
+        # what was decided, never what was asked (the log context adds update and hashed user)
+        log.info("question: %s%s", reply.kind, f" {reply.entry_id}" if reply.entry_id else "")
         if turn.degraded:  # said once, in this reply: its answer did not use what was saved
             reply = replace(reply, text=f"{reply.text}\n\n{texts.STATE_UNREADABLE}")
         if personal:

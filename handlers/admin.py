@@ -43,7 +43,8 @@ async def reload(message: Message, dialogue: Dialogue, settings: Settings) -> No
 
 async def refuse(message: Message) -> None:
     assert message.from_user is not None
-    log.warning("refused admin command %r from user %s", (message.text or "")[:40], message.from_user.id)
+    command = (message.text or "").split(maxsplit=1)[0][:40]  # the command, not what follows it
+    log.warning("refused admin command %s from a non-admin (user in the log context)", command)
     await answer(message, Reply(texts.NOT_ADMIN, kind="info"), message.from_user.id)
 
 
