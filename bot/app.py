@@ -32,7 +32,7 @@ from bot.dialogue import Dialogue
 from bot.errors import on_error
 from bot.metrics import Metrics
 from bot.middlewares import InFlight, Observe, Throttle
-from bot.redis_conn import RedisHealth, connect
+from bot.redis_conn import RedisHealth, close, connect
 from bot.redis_store import RedisStore
 from bot.resilient_store import ResilientStore
 from bot.settings import Settings
@@ -145,7 +145,7 @@ async def _on_shutdown(redis: Redis | None, dispatcher: Dispatcher, inflight: In
         await slot.admin.close()
         slot.admin = None
     if redis is not None:
-        await redis.aclose()
+        await close(redis)
     log.info("stopped")
 
 

@@ -100,3 +100,11 @@ class RedisHealth:
             log.info("Redis answers again")
         if self._metrics is not None:
             self._metrics.redis_up.set(1)
+
+
+async def close(redis: Redis) -> None:
+    """Close a client from `connect`, with the sentinel connections behind it if it has them."""
+    await redis.aclose()
+    manager = getattr(redis.connection_pool, "sentinel_manager", None)
+    for sentinel in getattr(manager, "sentinels", ()):
+        await sentinel.aclose()

@@ -105,9 +105,10 @@ class PrivateRedis:
     """A redis-server of a test's own, with AOF on, that the test can stop and start again on
     the same port and directory (what it wrote before survives, as it would in production)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
         self.binary = _redis_binary()
         self.port = _free_port()
+        self.extra = extra  # more redis-server arguments, e.g. "--replicaof", "127.0.0.1", "6380"
         self._dir = tempfile.TemporaryDirectory(prefix="yb-redis-")
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -118,7 +119,7 @@ class PrivateRedis:
     def start(self) -> None:
         self._proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", self._dir.name],
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", self._dir.name, *self.extra],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -128,10 +129,26 @@ class PrivateRedis:
                 raise RuntimeError(f"private redis-server on port {self.port} did not start")
             time.sleep(0.05)
 
-    def stop(self) -> None:
+    def wait_synced(self, within: float = 10) -> None:
+        """For a replica: wait until its link to the master is up and the first sync done."""
+        client = redis.Redis(port=self.port, socket_timeout=1, decode_responses=True)
+        deadline = time.monotonic() + within
+        try:
+            while client.info("replication").get("master_link_status") != "up":
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"replica on port {self.port} did not sync")
+                time.sleep(0.05)
+        finally:
+            client.close()
+
+    def stop(self, *, crash: bool = False) -> None:
+        """Stop the server: SIGTERM, or SIGKILL with `crash` (nothing flushed on the way out)."""
         if self._proc is None:
             return
-        self._proc.terminate()
+        if crash:
+            self._proc.kill()
+        else:
+            self._proc.terminate()
         try:
             self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -141,4 +158,70 @@ class PrivateRedis:
 
     def close(self) -> None:
         self.stop()
+        self._dir.cleanup()
+
+
+class PrivateSentinel:
+    """A Redis Sentinel (redis-server --sentinel) of a test's own, watching one master as
+    `service`; quick to decide (down after 500 ms) so that a failover fits in a test."""
+
+    def __init__(self, master_port: int, service: str = "mymaster") -> None:
+        self.binary = _redis_binary()
+        self.port = _free_port()
+        self.service = service
+        self._dir = tempfile.TemporaryDirectory(prefix="yb-sentinel-")
+        self._conf = os.path.join(self._dir.name, "sentinel.conf")
+        with open(self._conf, "w", encoding="utf-8") as conf:  # the sentinel rewrites its file
+            conf.write(
+                f"port {self.port}\nbind 127.0.0.1\ndir {self._dir.name}\n"
+                f"sentinel monitor {service} 127.0.0.1 {master_port} 1\n"
+                f"sentinel down-after-milliseconds {service} 500\n"
+                f"sentinel failover-timeout {service} 5000\n"
+                f"sentinel parallel-syncs {service} 1\n"
+            )
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis+sentinel://127.0.0.1:{self.port}/{self.service}/{db}"
+
+    def master_port(self) -> int | None:
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        try:
+            found = client.execute_command("SENTINEL", "get-master-addr-by-name", self.service)
+        except (redis.RedisError, OSError):
+            return None
+        finally:
+            client.close()
+        return int(found[1]) if found else None
+
+    def wait_replicas(self, count: int, within: float = 15) -> None:
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        deadline = time.monotonic() + within
+        try:
+            while len(client.execute_command("SENTINEL", "replicas", self.service)) < count:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"sentinel on port {self.port} did not find {count} replica(s)")
+                time.sleep(0.1)
+        finally:
+            client.close()
+
+    def start(self) -> None:
+        self._proc = subprocess.Popen(
+            [self.binary, self._conf, "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while self.master_port() is None:
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"private redis sentinel on port {self.port} did not start")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
         self._dir.cleanup()
