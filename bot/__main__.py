@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         from bot.app import run_polling, run_webhook  # aiogram is only needed here
 
         if args.webhook or settings.bot_mode == "webhook":
+            if settings.webhook_url is None:
+                print("invalid setting WEBHOOK_URL: required in webhook mode", file=sys.stderr)
+                return 2
             run_webhook(settings)
         else:
             asyncio.run(run_polling(settings))

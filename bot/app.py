@@ -105,7 +105,7 @@ def create_dispatcher(
         metrics=metrics,
         inflight=inflight,
     )
-    dp.update.outer_middleware(Observe(metrics, inflight))
+    dp.update.outer_middleware(Observe(metrics, inflight, settings.max_concurrent_updates))
     router = build_router()
     throttle = Throttle(state, settings.throttle_limit, settings.throttle_window, metrics)
     router.message.middleware(throttle)
@@ -205,7 +205,12 @@ async def run_polling(settings: Settings) -> None:
     await web.TCPSite(runner, settings.web_host, settings.web_port).start()
     try:
         await bot.delete_webhook(drop_pending_updates=False)
-        await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(), handle_signals=True)
+        await dp.start_polling(
+            bot,
+            allowed_updates=dp.resolve_used_update_types(),
+            handle_signals=True,
+            tasks_concurrency_limit=settings.max_concurrent_updates,  # the rest stay queued
+        )
     finally:
         await runner.cleanup()
 

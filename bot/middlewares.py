@@ -1,8 +1,11 @@
 """aiogram middlewares: observing every update, throttling each user.
 
 - `Observe` (outer, on updates): counts updates by type and times their handling (metrics),
-  puts the update id and hashed user id into the log context, and keeps count of updates in
-  flight so that a shutdown can wait for them (`InFlight.drained`).
+  puts the update id and hashed user id into the log context, keeps count of updates in
+  flight so that a shutdown can wait for them (`InFlight.drained`), and lets at most
+  `concurrency` of them be handled at once. Without that bound a burst (a webhook's, or a
+  backlog after a restart) starts hundreds of handlers together: each waits longer for the
+  event loop, Redis replies time out and the pool opens a connection per handler.
 - `Throttle` (inner, on the root router's messages and button presses — so only what the bot
   would handle counts, not a group's own conversation): beyond `limit` a `window`, one polite
   notice, then silence until the window passes. Counted by the state store: in Redis it holds
@@ -59,9 +62,10 @@ def _user_id(update: Update) -> int | None:
 
 
 class Observe(BaseMiddleware):
-    def __init__(self, metrics: Metrics, inflight: InFlight) -> None:
+    def __init__(self, metrics: Metrics, inflight: InFlight, concurrency: int = 32) -> None:
         self.metrics = metrics
         self.inflight = inflight
+        self.gate = asyncio.Semaphore(concurrency)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
@@ -72,7 +76,8 @@ class Observe(BaseMiddleware):
         self.inflight.enter()
         started = time.perf_counter()
         try:
-            return await handler(event, data)
+            async with self.gate:
+                return await handler(event, data)
         finally:
             self.metrics.handler_seconds.labels(kind).observe(time.perf_counter() - started)
             self.inflight.leave()

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     broadcast_rate: float = Field(default=25.0, gt=0, le=30)
     throttle_limit: int = Field(default=20, ge=0)  # messages a user may send per window; 0: off
     throttle_window: int = Field(default=60, ge=1, le=3600)  # seconds
+    # updates handled at once by one process; more wait (polling: stay queued at Telegram)
+    max_concurrent_updates: int = Field(default=32, ge=1, le=1000)
 
     @field_validator("bot_token", "redis_url", "webhook_url", "knowledge_dir", mode="before")
     @classmethod

@@ -6,7 +6,7 @@ import html
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import BaseFilter, Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
@@ -18,6 +18,7 @@ from bot.reload import reload_knowledge
 from bot.resilient_store import StateUnavailable
 from bot.settings import Settings
 from handlers.callback_data import BroadcastCB
+from handlers.filters import FromUser, IsCommand
 from handlers.replies import answer
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ async def broadcast_choice(
 def make_router() -> Router:
     """Admin commands; everyone else trying them is refused (and logged)."""
     router = Router(name=__name__)
-    router.message.filter(F.from_user)
+    router.message.filter(FromUser(), IsCommand())
     router.message.register(stats, Command("stats"), IsAdmin())
     router.message.register(reload, Command("reload"), IsAdmin())
     router.message.register(broadcast, Command("broadcast"), IsAdmin())

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.enums import ChatMemberStatus
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
 from bot import texts
 from bot.dialogue import Dialogue, Reply
+from handlers.filters import FromUser, IsCommand
 from handlers.replies import answer, respond
 from handlers.scope import who
 
@@ -104,7 +105,7 @@ async def updates(message: Message, dialogue: Dialogue) -> None:
 def make_router() -> Router:
     """Commands for everyone; `/ask@botname` is matched too (aiogram checks the mention)."""
     router = Router(name=__name__)
-    router.message.filter(F.from_user)
+    router.message.filter(FromUser(), IsCommand())
     router.message.register(start, CommandStart())
     router.message.register(help_, Command("help"))
     router.message.register(ask, Command("ask"))

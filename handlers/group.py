@@ -5,11 +5,12 @@ Everything else in a group is other people's conversation and is left alone.
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import BaseFilter
 from aiogram.types import Message
 
 from bot.dialogue import Dialogue
+from handlers.filters import ChatTypeIn, FromUser, HasText
 from handlers.replies import answer
 from handlers.scope import GROUP_TYPES, who
 
@@ -44,6 +45,6 @@ async def question(message: Message, question: str, dialogue: Dialogue) -> None:
 def make_router() -> Router:
     """Groups only; messages not addressed to the bot fall through unanswered."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type.in_(GROUP_TYPES), F.from_user, F.text)
+    router.message.filter(ChatTypeIn(*GROUP_TYPES), FromUser(), HasText())
     router.message.register(question, AddressedToBot())
     return router

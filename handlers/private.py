@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.enums import ChatType
 from aiogram.types import Message
 
 from bot import texts
 from bot.dialogue import Dialogue, Reply
+from handlers.filters import ChatTypeIn, FromUser, IsCommand
 from handlers.replies import answer
 from handlers.scope import who
 
@@ -31,8 +32,8 @@ async def not_text(message: Message) -> None:
 def make_router() -> Router:
     """Private chats only."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == ChatType.PRIVATE, F.from_user)
-    router.message.register(question, F.text & ~F.text.startswith("/"))
-    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.filter(ChatTypeIn(ChatType.PRIVATE), FromUser())
+    router.message.register(question, IsCommand(command=False))
+    router.message.register(unknown_command, IsCommand())
     router.message.register(not_text)
     return router

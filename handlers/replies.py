@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.dialogue import Reply
 from bot.render import render
@@ -14,19 +13,17 @@ BUTTON_TEXT_MAX = 60
 
 
 def keyboard(reply: Reply, asker_id: int) -> InlineKeyboardMarkup | None:
+    # built directly: aiogram's InlineKeyboardBuilder deep-copies every button on export
     if not reply.buttons:
         return None
-    builder = InlineKeyboardBuilder()
-    for row in reply.buttons:
-        builder.row(
-            *(
-                InlineKeyboardButton(
-                    text=b.text[:BUTTON_TEXT_MAX], callback_data=pack_action(b.action, asker_id)
-                )
-                for b in row
-            )
-        )
-    return builder.as_markup()
+    rows = [
+        [
+            InlineKeyboardButton(text=b.text[:BUTTON_TEXT_MAX], callback_data=pack_action(b.action, asker_id))
+            for b in row
+        ]
+        for row in reply.buttons
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 async def answer(message: Message, reply: Reply, asker_id: int, *, quote: bool = False) -> None:
