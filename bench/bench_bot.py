@@ -39,13 +39,13 @@ from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from knowledge.evaluate import EVAL_DIR, load_cases
 from tests.redis_server import PrivateRedis
 from tests.stub_api import StubBotAPI
 
+ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "42:BENCH"
 SECRET = "bench-secret"
 FIRST_USER = 10_000
@@ -70,7 +70,7 @@ class Child:
 
     def __init__(self, argv: list[str], env: dict[str, str], port: int | None = None) -> None:
         self.port = port
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - open while the child runs
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "WEB", "REDIS_"))}
         self.proc = subprocess.Popen(
             argv, cwd=ROOT, env={**clean, **env}, stdout=self.log, stderr=subprocess.STDOUT
@@ -157,7 +157,9 @@ def latencies(stub: StubBotAPI, queued_at: float) -> tuple[float, float]:
     return statistics.median(at) * 1000, at[min(len(at) - 1, round(0.99 * (len(at) - 1)))] * 1000
 
 
-async def run_polling(kind: str, questions: list[str], args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
+async def run_polling(
+    kind: str, questions: list[str], args: argparse.Namespace, redis_url: str
+) -> dict[str, Any]:
     async with StubBotAPI(poll_cap=1.0) as stub:
         child = our_bot(stub, redis_url) if kind == "bot" else peer_bot(stub)
         try:
@@ -172,12 +174,20 @@ async def run_polling(kind: str, questions: list[str], args: argparse.Namespace,
             rss = rss_mib(child.proc.pid)
             child.stop_process()
             problems = child.problems()
-            return {"rate": len(updates) / (last - queued_at), "p50": p50, "p99": p99, "rss": rss, "problems": problems}
+            return {
+                "rate": len(updates) / (last - queued_at),
+                "p50": p50,
+                "p99": p99,
+                "rss": rss,
+                "problems": problems,
+            }
         finally:
             child.stop()
 
 
-async def run_webhook(processes: int, questions: list[str], args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
+async def run_webhook(
+    processes: int, questions: list[str], args: argparse.Namespace, redis_url: str
+) -> dict[str, Any]:
     async with StubBotAPI() as stub:
         children = [our_bot(stub, redis_url, webhook=True) for _ in range(processes)]
         try:
@@ -206,7 +216,13 @@ async def run_webhook(processes: int, questions: list[str], args: argparse.Names
             for child in children:
                 child.stop_process()
                 problems += child.problems()
-            return {"rate": len(built) / (last - queued_at), "p50": p50, "p99": p99, "rss": rss, "problems": problems}
+            return {
+                "rate": len(built) / (last - queued_at),
+                "p50": p50,
+                "p99": p99,
+                "rss": rss,
+                "problems": problems,
+            }
         finally:
             for child in children:
                 child.stop()
@@ -242,7 +258,10 @@ def profile_report(path: str, updates: int) -> None:
     total = sum(totals.values())
     print(f"\nprofile of the bot process, {updates} updates, {total:.2f} s of CPU in profiled Python")
     for area, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
-        print(f"  {area:40s} {seconds:6.2f} s  {seconds / updates * 1000:6.2f} ms/update  {seconds / total:5.1%}")
+        print(
+            f"  {area:40s} {seconds:6.2f} s  {seconds / updates * 1000:6.2f} ms/update"
+            f"  {seconds / total:5.1%}"
+        )
     print("\ntop functions by own time:")
     stats.sort_stats("tottime").print_stats(25)
 
@@ -269,10 +288,14 @@ async def main() -> None:
             for kind in ("peer", "bot"):
                 results[kind].append(await run_polling(kind, questions, args, redis.url))
         for n in range(1, args.webhook + 1):
-            results[f"bot, {n} webhook"] = [await run_webhook(n, questions, args, redis.url) for _ in range(args.runs)]
+            results[f"bot, {n} webhook"] = [
+                await run_webhook(n, questions, args, redis.url) for _ in range(args.runs)
+            ]
     finally:
         redis.close()
-    print(f"{args.users} users x {args.per_user} questions = {total} updates queued at once, {args.runs} runs")
+    print(
+        f"{args.users} users x {args.per_user} questions = {total} updates queued at once, {args.runs} runs"
+    )
     for kind, runs in results.items():
         rates = [r["rate"] for r in runs]
         listed = ", ".join(f"{x:.0f}" for x in rates)

@@ -15,6 +15,7 @@ from aiogram import Bot
 from bot import texts
 from bot.broadcast import Broadcaster, BroadcastStore, Job
 from bot.dialogue import Button, Dialogue, Reply
+from bot.render import utf16_len
 from bot.state import PENDING_TTL
 from bot.updates import new_update
 from knowledge.engine import OTHER_REGION
@@ -44,8 +45,8 @@ def parse(dialogue: Dialogue, args: str, replied_text: str | None) -> Draft | Re
         text = replied_text.strip()
     if not text:
         return Reply(texts.BROADCAST_USAGE, kind="info")
-    if len(text) > MAX_TEXT:
-        return Reply(texts.BROADCAST_TOO_LONG.format(length=len(text), limit=MAX_TEXT), kind="info")
+    if utf16_len(text) > MAX_TEXT:  # as Telegram counts: an emoji is two
+        return Reply(texts.BROADCAST_TOO_LONG.format(length=utf16_len(text), limit=MAX_TEXT), kind="info")
     return Draft(text, region)
 
 

@@ -16,16 +16,26 @@ def to_html(text: str) -> str:
     return html.escape(text)
 
 
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it, in UTF-16 code units: an emoji counts two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _size(text: str) -> int:
+    """Length once escaped, in UTF-16 code units (a cautious measure of the visible length)."""
+    return utf16_len(html.escape(text))
+
+
 def split_text(text: str, limit: int = SAFE_LIMIT) -> list[str]:
-    """Plain text in pieces of at most `limit` characters once escaped, cut at paragraph,
-    then line, then character boundaries."""
-    if len(html.escape(text)) <= limit:
+    """Plain text in pieces of at most `limit` characters (UTF-16 units) once escaped, cut at
+    paragraph, then line, then character boundaries."""
+    if _size(text) <= limit:
         return [text]
     pieces: list[str] = []
     current = ""
     for paragraph in _units(text, limit):
         candidate = f"{current}\n{paragraph}" if current else paragraph
-        if len(html.escape(candidate)) <= limit:
+        if _size(candidate) <= limit:
             current = candidate
         else:
             if current:
@@ -33,17 +43,18 @@ def split_text(text: str, limit: int = SAFE_LIMIT) -> list[str]:
             current = paragraph
     if current:
         pieces.append(current)
-    return pieces
+    # a piece of nothing but spaces is refused by Telegram ("message text is empty")
+    return [p for p in pieces if p.strip()] or pieces[:1]
 
 
 def _units(text: str, limit: int) -> list[str]:
     """Lines, with any line too long on its own cut into slices that fit."""
     units: list[str] = []
     for line in text.split("\n"):
-        while len(html.escape(line)) > limit:
+        while _size(line) > limit:
             cut = limit
-            while len(html.escape(line[:cut])) > limit:
-                cut -= max(1, (len(html.escape(line[:cut])) - limit) // 5)
+            while _size(line[:cut]) > limit:
+                cut -= max(1, (_size(line[:cut]) - limit) // 5)
             units.append(line[:cut])
             line = line[cut:]
         units.append(line)

@@ -20,3 +20,6 @@ def test_parse_variants(engine: Engine) -> None:
     assert isinstance(usage, Reply) and "/broadcast" in usage.text
     too_long = parse(dialogue, "字" * (MAX_TEXT + 1), None)
     assert isinstance(too_long, Reply) and str(MAX_TEXT) in too_long.text
+    # counted as Telegram counts: an emoji is two UTF-16 units
+    assert isinstance(parse(dialogue, "🏥" * (MAX_TEXT // 2 + 1), None), Reply)
+    assert isinstance(parse(dialogue, "🏥" * (MAX_TEXT // 2), None), Draft)
