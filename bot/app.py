@@ -90,7 +90,9 @@ def create_dispatcher(
 ) -> Dispatcher:
     metrics = metrics or Metrics()
     state, redis, health = create_state(settings, prefix, metrics)
-    dialogue = Dialogue(engine or load_engine(settings.knowledge_dir), state, metrics)
+    engine = engine or load_engine(settings.knowledge_dir)
+    engine.warm()
+    dialogue = Dialogue(engine, state, metrics)
     inflight = InFlight()
     # Conversation state lives in our own store (bot/state.py), not in aiogram's FSM: with the
     # FSM off, aiogram does not read a state key from storage for every update.

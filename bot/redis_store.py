@@ -75,6 +75,12 @@ def _to_json(value: dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+# INCR, and on the window's first hit set its expiry (EVALSHA: one round trip, atomic)
+_HIT = (
+    "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+)
+
+
 class RedisStore:
     """Conversation state in Redis, with the semantics and TTLs of `MemoryStore`.
 
@@ -89,6 +95,7 @@ class RedisStore:
     def __init__(self, redis: Redis, prefix: str = "yb:") -> None:
         self._redis = redis
         self._prefix = prefix
+        self._hit = redis.register_script(_HIT)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "yb:") -> Self:
@@ -302,11 +309,7 @@ class RedisStore:
         """A fixed window per `window` seconds: INCR, and the key expires with its window."""
         now = time.time()
         key = f"{self._prefix}hit:{name}:{int(now // window)}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, window + 1)
-            count, _ = await pipe.execute()
-        return int(count)
+        return int(await self._hit(keys=[key], args=[window + 1]))  # one command, atomic
 
     # -- subscriptions and published updates --------------------------------------------------
 

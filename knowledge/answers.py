@@ -18,6 +18,7 @@ An entry answers when all of these hold (knowledge/README.md, "How a question is
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from knowledge.gazetteer import Place
@@ -83,6 +84,16 @@ class Judge:
         self.vocabulary = reader.vocabulary
         self._texts: dict[str, _EntryText] = {}
 
+    def warm(self, entries: Iterable[Entry]) -> None:
+        """Work out these entries' texts now, so the first questions about them are not slower."""
+        for entry in entries:
+            self._text(entry)
+
+    def adopt(self, other: Judge) -> None:
+        """Take over what another judge of the same vocabulary has worked out (its entries' texts)."""
+        for entry_id, text in other._texts.items():
+            self._texts.setdefault(entry_id, text)
+
     def _text(self, entry: Entry) -> _EntryText:
         found = self._texts.get(entry.id)
         if found is None:
@@ -106,7 +117,7 @@ class Judge:
         the one it is a kind of (慢特病 answers 糖尿病能办慢病卡吗; 两病 is `instance`)."""
         current: str | None = subject
         while current is not None:
-            if current in entry.subjects:
+            if entry.is_about(current):
                 return current
             found = self.vocabulary.subjects.get(current)
             current = found.parent if found is not None and found.instance else None
@@ -133,16 +144,17 @@ class Judge:
         return not named or bool(named & set(reading.years))
 
     def judge(self, entry: Entry, reading: Reading, profile_region: str | None) -> Verdict:
-        keys = [k for k in (self.covering_key(entry, s) for s in reading.subjects) if k is not None]
+        covering = [self.covering_key(entry, s) for s in reading.subjects]
+        keys = [k for k in covering if k is not None]
         subject = (
             bool(keys)
-            and all(self.covering_key(entry, s) or self.mentions(entry, s) for s in reading.subjects)
-            and all(o in entry.subjects for o in reading.outside)
+            and all(k or self.mentions(entry, s) for s, k in zip(reading.subjects, covering, strict=True))
+            and all(entry.is_about(o) for o in reading.outside)
             and (not entry.requires or any(self.reader.names(reading, r) for r in entry.requires))
         )
         # each kind of asking must be covered for one of the subjects asked (or a background
         # subject the entry is about: 再交几个月社保才能领津贴 asks how long about 缴费)
-        ask_keys = keys + [s for s in reading.background if s in entry.subjects]
+        ask_keys = keys + [s for s in reading.background if entry.is_about(s)]
         kinds = [self.vocabulary.asks[a] for a in reading.asks]
         covers = any if reading.asks_any else all
         ask = bool(keys) and covers(

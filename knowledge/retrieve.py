@@ -23,7 +23,7 @@ from knowledge.gazetteer import Gazetteer
 from knowledge.normalise import normalise
 from knowledge.schema import ALL_SCHEMES, Entry
 from knowledge.slots import EMPLOYEE, RESIDENT, Slots, extract_slots
-from knowledge.tokenize import Tokenizer, Tokens, bigrams
+from knowledge.tokenize import Tokenizer, Tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +166,10 @@ class Retriever:
         entry_ids = self._candidate_indexes(tokens, w, none if also is None else also)
         if not entry_ids:
             return []
-        words, grams = tokens.words, tokens.bigrams
+        words = tokens.words
         q_words = set(words)
         idf = {t: self.idf(t, w.unseen_idf_scale) for t in q_words}  # looked up once per query
-        gram_idf = {g: self._bigrams.term_idf(g) for g in set(grams)}
         q_idf = sum(idf.values()) or 1.0
-        g_idf = sum(gram_idf.values()) or 1.0
         q_joined = "".join(words)
         known = sum(v for t, v in idf.items() if t in self._words.idf) / q_idf
         out: list[Candidate] = []
@@ -179,7 +177,6 @@ class Retriever:
             entry = self.entries[idx]
             best: dict[str, float] = {}
             best_lex = -1.0
-            best_phrasing = self._by_entry[idx][0]
             for phrasing in self._by_entry[idx]:
                 shared = q_words & phrasing.words
                 shared_idf = sum(idf[t] for t in shared)
@@ -188,9 +185,8 @@ class Retriever:
                 fz = fuzz.ratio(q_joined, phrasing.joined) / 100.0
                 lex = w.query_coverage * qcov + w.doc_coverage * dcov + w.fuzzy * fz
                 if lex > best_lex:
-                    best_lex, best_phrasing = lex, phrasing
+                    best_lex = lex
                     best = {"qcov": qcov, "dcov": dcov, "fuzz": fz}
-            best["bcov"] = self._gram_coverage(gram_idf, g_idf, best_phrasing)  # shown by `ask`
             acov = sum(idf[t] for t in q_words & self._answer_words[idx]) / q_idf if q_words else 0.0
             # the question's words found anywhere in the entry's phrasings taken together
             ecov = sum(idf[t] for t in q_words & self._entry_words[idx]) / q_idf if q_words else 0.0
@@ -200,11 +196,6 @@ class Retriever:
             out.append(Candidate(entry, total, parts))
         out.sort(key=lambda c: c.score, reverse=True)
         return out
-
-    @staticmethod
-    def _gram_coverage(gram_idf: dict[str, float], total: float, phrasing: _Phrasing) -> float:
-        # bigrams recomputed from the joined words: cheaper than keeping a set per phrasing
-        return sum(gram_idf[g] for g in gram_idf.keys() & set(bigrams(phrasing.joined))) / total
 
     @staticmethod
     def _agreement(

@@ -64,6 +64,11 @@ class Entry:
     estimate: str | None = None  # name of an estimator in knowledge/estimate.py (ESTIMATORS)
     file: str = ""
     line: int = 0
+    # `answers` read once (each question judges a dozen entries, each several times)
+    _asks: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_asks", {s: frozenset(asks) for s, asks in self.answers})
 
     @property
     def region(self) -> str:
@@ -76,12 +81,15 @@ class Entry:
 
     @property
     def subjects(self) -> tuple[str, ...]:
-        """The subjects the answer is about (the keys of `answers`)."""
-        return tuple(subject for subject, _asks in self.answers)
+        """The subjects the answer is about (the keys of `answers`), in their order."""
+        return tuple(self._asks)
+
+    def is_about(self, subject: str) -> bool:
+        return subject in self._asks
 
     def asks_about(self, subject: str) -> frozenset[str]:
         """The kinds of asking the answer covers for this subject."""
-        return frozenset(next((asks for s, asks in self.answers if s == subject), ()))
+        return self._asks.get(subject, frozenset())
 
     @property
     def is_unnamed_province(self) -> bool:
