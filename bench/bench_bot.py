@@ -85,7 +85,8 @@ class Child:
         """Its WARNING and ERROR lines (the text log format)."""
         self.log.seek(0)
         lines = self.log.read().decode(errors="replace").splitlines()
-        return [line for line in lines if " WARNING " in line or " ERROR " in line or "Traceback" in line]
+        bad = [line for line in lines if " WARNING " in line or " ERROR " in line or "Traceback" in line]
+        return [line for line in bad if "SIGTERM" not in line]  # aiogram warns of the stop it was sent
 
     def stop_process(self) -> None:
         if self.proc.poll() is None:
@@ -164,6 +165,19 @@ def latencies(stub: StubBotAPI, queued_at: float) -> tuple[float, float]:
     return statistics.median(at) * 1000, at[min(len(at) - 1, round(0.99 * (len(at) - 1)))] * 1000
 
 
+def outcome(
+    stub: StubBotAPI, children: list[Child], count: int, queued_at: float, last: float
+) -> dict[str, Any]:
+    """A run's figures; stops the children (their logs are read after they stopped)."""
+    p50, p99 = latencies(stub, queued_at)
+    rss = sum(rss_mib(c.proc.pid) for c in children)
+    problems: list[str] = []
+    for child in children:
+        child.stop_process()
+        problems += child.problems()
+    return {"rate": count / (last - queued_at), "p50": p50, "p99": p99, "rss": rss, "problems": problems}
+
+
 async def run_polling(
     kind: str, questions: list[str], args: argparse.Namespace, redis_url: str
 ) -> dict[str, Any]:
@@ -177,17 +191,7 @@ async def run_polling(
             for user, text in updates:
                 stub.push_message(user, user, text)
             last = await replies_done(stub, len(updates))
-            p50, p99 = latencies(stub, queued_at)
-            rss = rss_mib(child.proc.pid)
-            child.stop_process()
-            problems = child.problems()
-            return {
-                "rate": len(updates) / (last - queued_at),
-                "p50": p50,
-                "p99": p99,
-                "rss": rss,
-                "problems": problems,
-            }
+            return outcome(stub, [child], len(updates), queued_at, last)
         finally:
             child.stop()
 
@@ -217,19 +221,7 @@ async def run_webhook(
                 queued_at = loop.time()
                 await asyncio.gather(*(post(i, u) for i, u in enumerate(built)))
                 last = await replies_done(stub, len(built))
-            p50, p99 = latencies(stub, queued_at)
-            rss = sum(rss_mib(c.proc.pid) for c in children)
-            problems = []
-            for child in children:
-                child.stop_process()
-                problems += child.problems()
-            return {
-                "rate": len(built) / (last - queued_at),
-                "p50": p50,
-                "p99": p99,
-                "rss": rss,
-                "problems": problems,
-            }
+            return outcome(stub, children, len(built), queued_at, last)
         finally:
             for child in children:
                 child.stop()

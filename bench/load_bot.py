@@ -92,6 +92,20 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     kinds: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lost_kinds: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    throttled: int = 0  # throttle notices (THROTTLE_LIMIT a minute): the user waits for the next window
+
+
+THROTTLE_NOTICE = texts.THROTTLED.partition("（")[0]
+
+
+async def throttled(text: object, tally: Tally) -> bool:
+    """The bot's throttle notice: like a person told so, wait for the next window (after it,
+    the bot stays silent until the window passes, by design)."""
+    if not str(text or "").startswith(THROTTLE_NOTICE):
+        return False
+    tally.throttled += 1
+    await asyncio.sleep(60 - time.time() % 60 + 0.5)  # windows are whole minutes (bot/redis_store.py)
+    return True
 
 
 def callback_data(message: dict[str, Any], prefix: str) -> list[str]:
@@ -168,6 +182,8 @@ async def user_loop(
         tally.sent += 1
         tally.kinds["question"] += 1
         reply = await message_reply(stub, chat, tally, started)
+        if reply is not None and await throttled(reply.get("text"), tally):
+            continue
         if reply is not None:
             picks = callback_data(reply, "p:")
             related = callback_data(reply, "q:")
@@ -182,6 +198,8 @@ async def user_loop(
             if follow is not None and time.monotonic() < until:
                 await asyncio.sleep(rng.uniform(0.3, 1.0) * think / 2)
                 ack = await press(stub, chat, follow, reply["message_id"], tally)
+                if ack is not None and await throttled(ack.get("text"), tally):
+                    continue
                 # a pick or a related question is answered in a new message, unless the press
                 # itself was answered (an alert: the clarification expired, e.g. Redis was away)
                 if ack is not None and not ack.get("text") and not follow.startswith("v:"):
@@ -284,7 +302,8 @@ async def run(args: argparse.Namespace) -> None:
     )
     print(
         f"  sent {tally.sent} ({dict(tally.kinds)}), replied {tally.replied}, "
-        f"lost {tally.lost} {dict(tally.lost_kinds)}, answered without profile {tally.degraded}"
+        f"lost {tally.lost} {dict(tally.lost_kinds)}, answered without profile {tally.degraded}, "
+        f"throttle notices {tally.throttled}"
     )
     print(
         f"  throughput {tally.replied / (ended - begin):.0f} replies/s; "

@@ -101,6 +101,19 @@ def redis_server() -> Iterator[str]:
                 proc.kill()
 
 
+def _end(proc: subprocess.Popen[bytes], *, crash: bool = False) -> None:
+    """Stop a server process: SIGTERM (SIGKILL after 5 s), or SIGKILL at once with `crash`."""
+    if crash:
+        proc.kill()
+    else:
+        proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class PrivateRedis:
     """A redis-server of a test's own, with AOF on, that the test can stop and start again on
     the same port and directory (what it wrote before survives, as it would in production)."""
@@ -143,18 +156,9 @@ class PrivateRedis:
 
     def stop(self, *, crash: bool = False) -> None:
         """Stop the server: SIGTERM, or SIGKILL with `crash` (nothing flushed on the way out)."""
-        if self._proc is None:
-            return
-        if crash:
-            self._proc.kill()
-        else:
-            self._proc.terminate()
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-        self._proc = None
+        if self._proc is not None:
+            _end(self._proc, crash=crash)
+            self._proc = None
 
     def close(self) -> None:
         self.stop()
@@ -217,11 +221,6 @@ class PrivateSentinel:
 
     def close(self) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+            _end(self._proc)
             self._proc = None
         self._dir.cleanup()

@@ -244,6 +244,8 @@ async def test_webhook_process_sigterm_finishes_the_update_in_flight(
     code, took = await bot.terminate()
     assert code == 0 and took < EXIT_WITHIN
     assert "资料日期" in (await reply(stub, USER, 0)).params["text"]
+    logged = "\n".join(bot.log_lines())
+    assert SECRET not in logged and TOKEN not in logged  # not even for the refused request
 
 
 async def test_two_webhook_replicas_share_a_conversation_and_send_a_broadcast_once(
