@@ -24,9 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, settings.log_format)
+    console = settings.bot_token is None or args.console
+    # in the console chat a log line per question would interleave with the replies (DEBUG still shows)
+    level = "WARNING" if console and settings.log_level == "INFO" else settings.log_level
+    setup_logging(level, settings.log_format)
     try:
-        if settings.bot_token is None or args.console:
+        if console:
             if args.webhook:
                 print("invalid setting BOT_TOKEN: required in webhook mode", file=sys.stderr)
                 return 2
