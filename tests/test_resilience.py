@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -280,6 +281,9 @@ async def test_personal_numbers_are_warned_about_and_masked_everywhere(
     assert groups and all(VALID_ID not in q and VALID_CARD not in q for g in groups for q in g.examples)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert VALID_ID not in logged and VALID_CARD not in logged
+    exposition = running.dp["metrics"].exposition().decode()
+    assert "yb_personal_data_warnings_total 1.0" in exposition
+    assert re.search(r'yb_declines_total\{reason="\w+"\} 1\.0', exposition)  # the weather: declined
 
 
 # -- abuse -------------------------------------------------------------------------------------
@@ -294,6 +298,7 @@ async def test_throttling_one_notice_then_silence(start: Starter, private_redis:
     assert len(running.stub.calls("sendMessage")) == 3 + 1  # 3 answers, 1 notice … and silence
     other = await running.ask("社保卡挂失了还能看病吗", user=USER + 1)  # other users are not held back
     assert "资料日期" in other.params["text"]
+    assert "yb_throttled_messages_total 2.0" in running.dp["metrics"].exposition().decode()
 
 
 async def test_throttling_holds_across_replicas(start: Starter, private_redis: PrivateRedis) -> None:
