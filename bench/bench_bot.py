@@ -28,7 +28,6 @@ import pstats
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,19 +42,13 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from knowledge.evaluate import EVAL_DIR, load_cases
-from tests.redis_server import PrivateRedis
+from tests.redis_server import PrivateRedis, free_port
 from tests.stub_api import StubBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "42:BENCH"
 SECRET = "bench-secret"
 FIRST_USER = 10_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mib(pid: int) -> float:

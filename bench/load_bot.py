@@ -39,10 +39,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_bot import TOKEN, free_port, rss_mib
+from bench.bench_bot import TOKEN, rss_mib
 from bot import texts
 from knowledge.evaluate import EVAL_DIR, load_cases
-from tests.redis_server import PrivateRedis
+from tests.redis_server import PrivateRedis, free_port
 from tests.stub_api import StubBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]

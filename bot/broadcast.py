@@ -651,7 +651,7 @@ class Broadcaster:
         self._group_rate = min(chat_rate, group_rate)
         self._poll_interval = poll_interval
         self._on_outcome = on_outcome  # sent / blocked / failed, for metrics
-        self._health = health  # a Redis outage is logged once, not every poll
+        self._health = health or RedisHealth()  # a Redis outage is logged once, not every poll
         self._global = TokenBucket(rate)
         self._chats: dict[int, TokenBucket] = {}
         self._runs: dict[str, _Run] = {}
@@ -697,17 +697,14 @@ class Broadcaster:
     async def _loop(self) -> None:
         while not self._closing:
             try:
-                for job_id in await self._store.active_ids():
-                    if self._health is not None:
-                        self._health.ok()
+                active = await self._store.active_ids()
+                self._health.ok()
+                for job_id in active:
                     if self._closing:
                         break
                     await self.run(job_id)
             except OUTAGE_ERRORS as error:  # Redis is away: the job waits, and resumes after
-                if self._health is not None:
-                    self._health.failed(error, "broadcasting")
-                else:
-                    log.warning("broadcast loop: Redis is not answering: %s", error)
+                self._health.failed(error, "broadcasting")
             except Exception:
                 log.exception("broadcast loop: looking for jobs failed")
             self._wakeup.clear()

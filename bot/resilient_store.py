@@ -78,13 +78,8 @@ class ResilientStore:
 
     async def hit(self, name: str, window: int) -> int:
         # throttling goes on in this process while Redis is away
-        try:
-            count = await self.inner.hit(name, window)
-        except OUTAGE_ERRORS as error:
-            self.health.failed(error, "throttling")
-            return await self._local.hit(name, window)
-        self.health.ok()
-        return count
+        count = await self._soft("throttling", lambda: self.inner.hit(name, window), None)
+        return count if count is not None else await self._local.hit(name, window)
 
     async def recent_updates(self, limit: int = 20) -> list[dict[str, Any]]:
         return await self._soft("reading policy updates", lambda: self.inner.recent_updates(limit), [])

@@ -118,7 +118,7 @@ async def broadcast_choice(
 def make_router() -> Router:
     """Admin commands; everyone else trying them is refused (and logged)."""
     router = Router(name=__name__)
-    router.message.filter(FromUser(), IsCommand())
+    router.message.filter(FromUser(), IsCommand(captions=True))
     router.message.register(stats, Command("stats"), IsAdmin())
     router.message.register(reload, Command("reload"), IsAdmin())
     router.message.register(broadcast, Command("broadcast"), IsAdmin())

@@ -105,7 +105,7 @@ async def updates(message: Message, dialogue: Dialogue) -> None:
 def make_router() -> Router:
     """Commands for everyone; `/ask@botname` is matched too (aiogram checks the mention)."""
     router = Router(name=__name__)
-    router.message.filter(FromUser(), IsCommand())
+    router.message.filter(FromUser(), IsCommand(captions=True))
     router.message.register(start, CommandStart())
     router.message.register(help_, Command("help"))
     router.message.register(ask, Command("ask"))

@@ -32,13 +32,19 @@ class HasText(BaseFilter):
 
 
 class IsCommand(BaseFilter):
-    """Text (or a caption) that starts with "/" — or, with `command=False`, text that does not.
-    Put before aiogram's `Command` filters it spares a question their parsing."""
+    """Text that starts with "/" (with `captions`, a caption too, as aiogram's `Command` reads
+    them). Put before the `Command` filters it spares a question their parsing."""
 
-    def __init__(self, command: bool = True) -> None:
-        self.command = command
+    def __init__(self, *, captions: bool = False) -> None:
+        self.captions = captions
 
     async def __call__(self, message: Message) -> bool:
-        if self.command:
-            return (message.text or message.caption or "").startswith("/")
+        text = message.text or (message.caption if self.captions else None) or ""
+        return text.startswith("/")
+
+
+class IsQuestion(BaseFilter):
+    """Text that is not a command."""
+
+    async def __call__(self, message: Message) -> bool:
         return message.text is not None and not message.text.startswith("/")

@@ -8,7 +8,7 @@ from aiogram.types import Message
 
 from bot import texts
 from bot.dialogue import Dialogue, Reply
-from handlers.filters import ChatTypeIn, FromUser, IsCommand
+from handlers.filters import ChatTypeIn, FromUser, IsCommand, IsQuestion
 from handlers.replies import answer
 from handlers.scope import who
 
@@ -33,7 +33,7 @@ def make_router() -> Router:
     """Private chats only."""
     router = Router(name=__name__)
     router.message.filter(ChatTypeIn(ChatType.PRIVATE), FromUser())
-    router.message.register(question, IsCommand(command=False))
+    router.message.register(question, IsQuestion())
     router.message.register(unknown_command, IsCommand())
     router.message.register(not_text)
     return router

@@ -33,7 +33,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -66,7 +66,7 @@ def redis_server() -> Iterator[str]:
         yield url
         return
     binary = _redis_binary()
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="yb-redis-") as workdir:
         proc = subprocess.Popen(
             [
@@ -120,7 +120,7 @@ class PrivateRedis:
 
     def __init__(self, *extra: str) -> None:
         self.binary = _redis_binary()
-        self.port = _free_port()
+        self.port = free_port()
         self.extra = extra  # more redis-server arguments, e.g. "--replicaof", "127.0.0.1", "6380"
         self._dir = tempfile.TemporaryDirectory(prefix="yb-redis-")
         self._proc: subprocess.Popen[bytes] | None = None
@@ -171,7 +171,7 @@ class PrivateSentinel:
 
     def __init__(self, master_port: int, service: str = "mymaster") -> None:
         self.binary = _redis_binary()
-        self.port = _free_port()
+        self.port = free_port()
         self.service = service
         self._dir = tempfile.TemporaryDirectory(prefix="yb-sentinel-")
         self._conf = os.path.join(self._dir.name, "sentinel.conf")

@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import aiohttp
 import pytest
 
 from bot.logs import hash_user
-from tests.redis_server import PrivateRedis
+from tests.redis_server import PrivateRedis, free_port
 from tests.stub_api import Call, StubBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,12 +38,6 @@ ADMIN = 777
 USER = 1001
 QUESTION = "社保卡挂失了还能看病吗"
 EXIT_WITHIN = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class BotProcess:

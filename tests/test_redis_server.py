@@ -8,7 +8,7 @@ from tests import redis_server as rs
 
 
 def test_starts_a_private_server_when_none_answers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    dead = f"redis://127.0.0.1:{rs._free_port()}/0"
+    dead = f"redis://127.0.0.1:{rs.free_port()}/0"
     monkeypatch.setenv("REDIS_URL", dead)
     with rs.redis_server() as url:
         assert url != dead
