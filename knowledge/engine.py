@@ -222,6 +222,7 @@ class Engine:
         base.advice = self.vocabulary.advice(reading.subjects or reading.outside)
         if reading.outside and not any(v.answers for v in base.verdicts):
             base.decline, base.out_of_scope = why.OUTSIDE, reading.outside[0]
+            base.advice = self.vocabulary.advice(reading.outside)  # where *that* is asked
             return base
         if not reading.subjects:
             return self._decline(base, why.UNKNOWN)

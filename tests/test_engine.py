@@ -370,6 +370,14 @@ def test_neighbouring_topics_are_named_not_answered(engine: Engine, question: st
     assert present.not_found_text(decision).startswith(f"这个问题属于“{topic}”方面")
 
 
+@pytest.mark.parametrize("question", ["住房公积金怎么提取", "住房公积金三个月提取一次怎么取"])
+def test_a_neighbouring_topic_gets_its_own_advice(engine: Engine, question: str) -> None:
+    # 提取 also reads as a 医保 subject (个账提取): the advice still follows the topic declined
+    decision = engine.decide(question)
+    assert decision.decline == "outside" and decision.out_of_scope == "住房公积金"
+    assert "住房公积金管理中心" in decision.advice and "12393" not in decision.advice
+
+
 def test_a_neighbouring_topic_an_entry_covers_is_answered(engine: Engine) -> None:
     paying = engine.decide("山西个人账户能给家人交长期护理保险吗")
     assert paying.kind == "answer" and paying.entry is not None
