@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.webhook:
                 print("invalid setting BOT_TOKEN: required in webhook mode", file=sys.stderr)
                 return 2
-            return asyncio.run(run_console(knowledge_dir=settings.knowledge_dir))
+            return asyncio.run(run_console(knowledge_dir=settings.knowledge_dir, settings=settings))
         from bot.app import run_polling, run_webhook  # aiogram is only needed here
 
         if args.webhook or settings.bot_mode == "webhook":

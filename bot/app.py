@@ -28,8 +28,10 @@ from bot import texts
 from bot.admin_broadcast import BroadcastAdmin, BroadcastSlot, progress_text
 from bot.api_retry import RetryMiddleware
 from bot.broadcast import Broadcaster, BroadcastStore, Job
+from bot.changelog import ChangeLog, FileChangeLog, RedisChangeLog
 from bot.dialogue import Dialogue
 from bot.errors import on_error
+from bot.knowledge_sync import UNREADABLE, KnowledgeSync
 from bot.metrics import Metrics
 from bot.middlewares import InFlight, Observe, Throttle
 from bot.redis_conn import RedisHealth, close, connect
@@ -38,6 +40,9 @@ from bot.resilient_store import ResilientStore
 from bot.settings import Settings
 from bot.state import MemoryStore, StateStore
 from bot.web import add_routes
+from bot.webconsole.auth import ConsoleAuth, console_secret
+from bot.webconsole.setup import setup_console
+from bot.webconsole.views import Console
 from handlers import build_router
 from knowledge.engine import Engine, load_engine
 
@@ -93,6 +98,13 @@ def create_dispatcher(
     engine = engine or load_engine(settings.knowledge_dir)
     engine.warm()
     dialogue = Dialogue(engine, state, metrics)
+    changelog: ChangeLog = (
+        RedisChangeLog(redis, prefix) if redis is not None else FileChangeLog(settings.changes_file)
+    )
+    sync = KnowledgeSync(dialogue, changelog, settings.knowledge_dir)
+    token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    configured = settings.console_secret.get_secret_value() if settings.console_secret else None
+    auth = ConsoleAuth(state, console_secret(configured, token), settings.console_url, settings.admin_ids)
     inflight = InFlight()
     # Conversation state lives in our own store (bot/state.py), not in aiogram's FSM: with the
     # FSM off, aiogram does not read a state key from storage for every update.
@@ -106,6 +118,8 @@ def create_dispatcher(
         key_prefix=prefix,
         metrics=metrics,
         inflight=inflight,
+        knowledge_sync=sync,
+        console_auth=auth,
     )
     dp.update.outer_middleware(Observe(metrics, inflight, settings.max_concurrent_updates))
     router = build_router()
@@ -128,7 +142,13 @@ async def _on_startup(
     redis_health: RedisHealth | None,
     key_prefix: str,
     metrics: Metrics,
+    knowledge_sync: KnowledgeSync,
 ) -> None:
+    try:  # the operators' changes are in force before the first question is answered
+        await knowledge_sync.refresh()
+    except UNREADABLE as error:
+        log.warning("knowledge changes not applied at start (%s); retrying in the background", error)
+    knowledge_sync.start()
     await dialogue.refresh_updates()
     if redis is not None:
         admin = start_broadcasting(bot, dialogue, settings, redis, key_prefix, metrics, redis_health)
@@ -138,9 +158,12 @@ async def _on_startup(
     log.info("bot @%s started", me.username)
 
 
-async def _on_shutdown(redis: Redis | None, dispatcher: Dispatcher, inflight: InFlight) -> None:
+async def _on_shutdown(
+    redis: Redis | None, dispatcher: Dispatcher, inflight: InFlight, knowledge_sync: KnowledgeSync
+) -> None:
     if not await inflight.drained(DRAIN_SECONDS):
         log.warning("shutting down with %d update(s) still being handled", inflight.count)
+    await knowledge_sync.stop()
     slot: BroadcastSlot = dispatcher["broadcasts"]
     if slot.admin is not None:
         await slot.admin.broadcaster.stop(timeout=BROADCAST_STOP_SECONDS)
@@ -192,9 +215,13 @@ def start_broadcasting(
 
 
 def create_web_app(dp: Dispatcher) -> web.Application:
-    """The endpoints every process serves: /healthz, /readyz, /metrics."""
+    """The endpoints every process serves: /healthz, /readyz, /metrics and the operator
+    console (/console/)."""
     app = web.Application()
     add_routes(app, dp["dialogue"], dp["metrics"], dp["redis"])
+    redis: Redis | None = dp["redis"]
+    broadcasts = BroadcastStore(redis, prefix=dp["key_prefix"]) if redis is not None else None
+    setup_console(app, Console(dp["knowledge_sync"], dp["console_auth"], broadcasts))
     return app
 
 

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import dataclass
 from typing import TextIO
 
+from aiohttp import web
+
 from bot import texts
+from bot.changelog import FileChangeLog
 from bot.dialogue import Dialogue, Reply, Who
+from bot.knowledge_sync import KnowledgeSync
+from bot.settings import Settings
 from bot.state import MemoryStore
+from bot.webconsole.auth import ConsoleAuth, console_secret
+from bot.webconsole.setup import setup_console
+from bot.webconsole.views import Console
 from knowledge import present
 from knowledge.engine import load_engine
 
@@ -31,11 +40,61 @@ def format_reply(reply: Reply) -> str:
 
 
 async def run_console(
-    stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, knowledge_dir: str | None = None
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    knowledge_dir: str | None = None,
+    settings: Settings | None = None,
 ) -> int:
+    """The console chat; with `settings`, also the operator console on WEB_HOST:WEB_PORT (the
+    person at the keyboard is its admin: /console prints a login link), with the operators'
+    changes kept in CHANGES_FILE and applied as they are made."""
     print(texts.CONSOLE_STATE_NOTE, file=stdout, flush=True)
-    dialogue = Dialogue(load_engine(knowledge_dir), MemoryStore())
+    store = MemoryStore()
+    dialogue = Dialogue(load_engine(knowledge_dir), store)
+    web_console = await _start_web_console(dialogue, settings, stdout) if settings is not None else None
     print(texts.CONSOLE_BANNER, file=stdout, flush=True)
+    try:
+        return await _chat(dialogue, stdin, stdout, web_console)
+    finally:
+        if web_console is not None:
+            await web_console.stop()
+
+
+@dataclass(slots=True)
+class _WebConsole:
+    sync: KnowledgeSync
+    auth: ConsoleAuth
+    runner: web.AppRunner
+
+    async def stop(self) -> None:
+        await self.sync.stop()
+        await self.runner.cleanup()
+
+
+async def _start_web_console(dialogue: Dialogue, settings: Settings, stdout: TextIO) -> _WebConsole | None:
+    sync = KnowledgeSync(dialogue, FileChangeLog(settings.changes_file), settings.knowledge_dir)
+    await sync.refresh()
+    sync.start()
+    configured = settings.console_secret.get_secret_value() if settings.console_secret else None
+    auth = ConsoleAuth(
+        dialogue.state, console_secret(configured, None), settings.console_url, frozenset({CONSOLE_USER})
+    )
+    app = web.Application()
+    setup_console(app, Console(sync, auth))
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+    except OSError as error:  # the port is taken: the chat still works
+        print(texts.CONSOLE_WEB_FAILED.format(error=error.strerror or error), file=stdout, flush=True)
+        await sync.stop()
+        await runner.cleanup()
+        return None
+    print(texts.CONSOLE_WEB.format(url=settings.console_url), file=stdout, flush=True)
+    return _WebConsole(sync, auth, runner)
+
+
+async def _chat(dialogue: Dialogue, stdin: TextIO, stdout: TextIO, web_console: _WebConsole | None) -> int:
     who = Who(CONSOLE_USER, CONSOLE_USER)
     last: Reply | None = None
     interactive = stdin.isatty()
@@ -51,6 +110,9 @@ async def run_console(
         buttons = last.flat_buttons if last else []
         if text.isdigit() and 1 <= int(text) <= len(buttons):
             reply = await dialogue.handle_button(who, buttons[int(text) - 1].action)
+        elif text == "/console" and web_console is not None:
+            link = await web_console.auth.login_link(CONSOLE_USER)
+            reply = Reply(texts.CONSOLE_LINK.format(link=link), kind="info")
         elif text.startswith("/"):
             command, _, arg = text.partition(" ")
             reply = await dialogue.private_command(who, command, arg) or Reply(texts.HELP, kind="hint")

@@ -15,7 +15,17 @@ from typing import Any
 
 from bot import privacy, texts
 from bot.metrics import Metrics
-from bot.state import ALL_UPDATES, UPDATES_KEPT, VOTES, StateStore, Turn, TurnResult, Unanswered
+from bot.state import (
+    ALL_UPDATES,
+    REPLY_KEPT,
+    UNANSWERED_MAX_LEN,
+    UPDATES_KEPT,
+    VOTES,
+    StateStore,
+    Turn,
+    TurnResult,
+    Unanswered,
+)
 from bot.updates import engine_with_updates
 from knowledge import present
 from knowledge.engine import OTHER_REGION, Context, Decision, Engine
@@ -131,7 +141,12 @@ class Dialogue:
             vote, _, entry_id = rest.partition(":")
             if vote not in VOTES or entry_id not in self.engine.kb.by_id:
                 return Reply(texts.CLARIFY_EXPIRED, kind="alert")
-            await self.state.record_feedback(entry_id, who.user_id, vote)
+            # the question that led to the answer, and the reply shown (for operators' review)
+            last = (await self.state.load_turn(who.chat_id, who.user_id, False)).context or {}
+            asked = last.get("entry_id") == entry_id
+            question = str(last.get("question", "")) if asked else ""
+            shown = str(last.get("reply", "")) if asked else ""
+            await self.state.record_feedback(entry_id, who.user_id, vote, question, shown)
             await self.state.incr_stat(f"feedback_{vote}")
             if self.metrics is not None:
                 self.metrics.feedback.labels(vote).inc()
@@ -349,9 +364,16 @@ class Dialogue:
         context = None
         if decision.context is not None and decision.kind in ("answer", "clarify"):
             context = asdict(decision.context)
+        reading = decision.reading
+        subjects = tuple(dict.fromkeys((*reading.subjects, *reading.outside))) if reading else ()
         if decision.kind == "answer" and decision.entry is not None:
-            await self.state.save_turn(who.chat_id, who.user_id, TurnResult("answered", context))
             entry = decision.entry
+            text = present.decision_text_body(decision)
+            if context is not None:  # kept with a vote on this answer (Dialogue.handle_button)
+                context.update(question=question[:UNANSWERED_MAX_LEN], reply=text[:REPLY_KEPT])
+            await self.state.save_turn(
+                who.chat_id, who.user_id, TurnResult("answered", context, subjects=subjects)
+            )
             rows = [[Button(e.question, f"ask:{e.id}")] for e in decision.related]
             rows.append(
                 [
@@ -359,7 +381,7 @@ class Dialogue:
                     Button(texts.BUTTON_DOWN, f"vote:down:{entry.id}"),
                 ]
             )
-            return Reply(present.decision_text_body(decision), rows, "answer", entry.id)
+            return Reply(text, rows, "answer", entry.id)
         if decision.kind == "clarify":
             pending = {
                 "slot": decision.slot,
@@ -367,7 +389,9 @@ class Dialogue:
                 "question": question,
                 "query": decision.context.query if decision.context else "",
             }
-            await self.state.save_turn(who.chat_id, who.user_id, TurnResult("clarified", context, pending))
+            await self.state.save_turn(
+                who.chat_id, who.user_id, TurnResult("clarified", context, pending, subjects=subjects)
+            )
             buttons = [Button(o, f"pick:{decision.slot}:{o}") for o in decision.options]
             rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
             prompt = present.CLARIFY_REGION if decision.slot == "region" else present.CLARIFY_SCHEME
@@ -377,11 +401,14 @@ class Dialogue:
         rows = [[Button(e.question, f"ask:{e.id}")] for e in decision.near]
         if decision.broad:
             # a broad question ("医保") was understood: nothing for operators to review
-            await self.state.save_turn(who.chat_id, who.user_id, TurnResult("broad"))
+            await self.state.save_turn(who.chat_id, who.user_id, TurnResult("broad", subjects=subjects))
             return Reply(present.decline_text(decision), rows, "topics")
-        key = decision.reading.key if decision.reading is not None else unanswered_key((), (), ())
+        key = reading.key if reading is not None else unanswered_key((), (), ())
         if self.metrics is not None:
             self.metrics.declines.labels(decision.decline or "none").inc()
-        unanswered = Unanswered(question, key)
-        await self.state.save_turn(who.chat_id, who.user_id, TurnResult("not_found", unanswered=unanswered))
-        return Reply(present.decline_text(decision), rows, "not_found")
+        text = present.decline_text(decision)
+        unanswered = Unanswered(question, key, text)
+        await self.state.save_turn(
+            who.chat_id, who.user_id, TurnResult("not_found", unanswered=unanswered, subjects=subjects)
+        )
+        return Reply(text, rows, "not_found")

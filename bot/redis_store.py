@@ -10,16 +10,21 @@ key                                         type        lifetime
 ``{p}ctx:{chat_id}:{user_id}``              JSON str    ``CONTEXT_TTL`` (set renews it)
 ``{p}g:{chat_id}``                          hash        no TTL (group settings)
 ``{p}unanswered``                           sorted set  member = what was understood, score = count
-``{p}unanswered:ex:{key}``                  list        its latest example questions (5)
+``{p}unanswered:ex:{key}``                  list        its latest example questions (5), JSON
+                                                        ``{"q": question, "r": the bot's reply}``
 ``{p}unanswered:first``, ``…:last``         hash        key → unix time first / last seen
 ``{p}fb:{entry_id}``                        hash        user_id → ``up`` | ``down``
 ``{p}fb:entries``                           set         ids of entries that have votes
+``{p}fb:ex:{entry_id}``                     list        latest votes with question and reply (20)
 ``{p}stats``                                hash        counter name → count
+``{p}day:{YYYY-MM-DD}``                     hash        that day's counters and ``s:{subject}``
+                                                        counts (``DAYS_KEPT`` days)
 ``{p}sub:all``                              set         chats subscribed to every update
 ``{p}sub:region:{province}``                set         chats subscribed to one province
 ``{p}sub:chat:{chat_id}``                   set         that chat's subscriptions (for /me)
 ``{p}updates``                              list        published updates, JSON, newest first
-``{p}tmp:{name}``                           JSON str    its own TTL (broadcast previews)
+``{p}tmp:{name}``                           JSON str    its own TTL (broadcast previews, console
+                                                        login links and sessions)
 ``{p}hit:{name}:{window}``                  counter     one throttling window (its length + 1 s)
 ==========================================  ==========  ==============================
 """
@@ -37,14 +42,21 @@ from redis.asyncio.client import Pipeline
 from bot.state import (
     ALL_UPDATES,
     CONTEXT_TTL,
+    DAYS_KEPT,
+    FEEDBACK_EXAMPLES,
     PENDING_TTL,
+    REPLY_KEPT,
+    SUBJECT_PREFIX,
     UNANSWERED_EXAMPLES,
+    UNANSWERED_MAX_LEN,
     UPDATES_KEPT,
     VOTES,
+    FeedbackExample,
     Turn,
     TurnResult,
     Unanswered,
     UnansweredGroup,
+    day_of,
 )
 
 if TYPE_CHECKING:
@@ -81,6 +93,33 @@ _HIT = (
 )
 
 
+# Put one example question (JSON {"q", "r"}) first in its group's list: an older example of the
+# same question (JSON, or plain text as earlier versions kept it) is removed, the list trimmed.
+_EXAMPLE = """
+for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  local question = raw
+  local ok, record = pcall(cjson.decode, raw)
+  if ok and type(record) == 'table' and type(record.q) == 'string' then question = record.q end
+  if question == ARGV[1] then redis.call('LREM', KEYS[1], 0, raw) end
+end
+redis.call('LPUSH', KEYS[1], ARGV[2])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+return 1
+"""
+
+
+def _example(raw: bytes | str) -> tuple[str, str]:
+    """(question, reply) of a kept example; a plain string (kept by earlier versions) has no reply."""
+    text = as_text(raw)
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return text, ""
+    if isinstance(record, dict) and isinstance(record.get("q"), str):
+        return record["q"], str(record.get("r") or "")
+    return text, ""
+
+
 class RedisStore:
     """Conversation state in Redis, with the semantics and TTLs of `MemoryStore`.
 
@@ -96,6 +135,7 @@ class RedisStore:
         self._redis = redis
         self._prefix = prefix
         self._hit = redis.register_script(_HIT)
+        self._example = redis.register_script(_EXAMPLE)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "yb:") -> Self:
@@ -184,7 +224,26 @@ class RedisStore:
             if result.unanswered is not None:
                 self._queue_unanswered(pipe, result.unanswered)
             pipe.hincrby(self._stats_key(), result.stat, 1)
+            day = self._day_key(day_of(time.time()))
+            pipe.hincrby(day, result.stat, 1)
+            for subject in result.subjects:
+                pipe.hincrby(day, SUBJECT_PREFIX + subject, 1)
+            pipe.expire(day, DAYS_KEPT * 86400)
             await pipe.execute()
+
+    def _day_key(self, day: str) -> str:
+        return f"{self._prefix}day:{day}"
+
+    async def daily_stats(self, days: list[str]) -> dict[str, dict[str, int]]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for day in days:
+                pipe.hgetall(self._day_key(day))
+            replies = await pipe.execute()
+        return {
+            day: {name: int(count) for name, count in _text_hash(raw).items()}
+            for day, raw in zip(days, replies, strict=True)
+            if raw
+        }
 
     # -- profile --------------------------------------------------------------------------
 
@@ -237,9 +296,10 @@ class RedisStore:
         key, now = item.key, f"{time.time():.3f}"
         examples = f"{self._unanswered_key()}:ex:{key}"
         pipe.zincrby(self._unanswered_key(), 1, key)
-        pipe.lrem(examples, 0, item.text)  # the same question again moves to the front
-        pipe.lpush(examples, item.text)
-        pipe.ltrim(examples, 0, UNANSWERED_EXAMPLES - 1)
+        # the same question again moves to the front, with the latest reply
+        record = _to_json({"q": item.text, "r": item.reply[:REPLY_KEPT]})
+        pipe.scripts.add(self._example)  # type: ignore[arg-type]  # execute() loads it when missing
+        pipe.evalsha(self._example.sha, 1, examples, item.text, record, UNANSWERED_EXAMPLES)
         pipe.hsetnx(f"{self._unanswered_key()}:first", key, now)
         pipe.hset(f"{self._unanswered_key()}:last", key, now)
 
@@ -264,22 +324,52 @@ class RedisStore:
             pipe.hmget(f"{self._unanswered_key()}:last", keys)
             replies = await pipe.execute()
         *examples, firsts, lasts = replies
-        return [
-            UnansweredGroup(key, int(score), [as_text(q) for q in ex], float(first or 0), float(last or 0))
-            for key, (_m, score), ex, first, last in zip(keys, rows, examples, firsts, lasts, strict=True)
-        ]
+        groups = []
+        for key, (_m, score), raw, first, last in zip(keys, rows, examples, firsts, lasts, strict=True):
+            kept = [_example(item) for item in raw]
+            groups.append(
+                UnansweredGroup(
+                    key,
+                    int(score),
+                    [q for q, _r in kept],
+                    float(first or 0),
+                    float(last or 0),
+                    replies=[r for _q, r in kept],
+                )
+            )
+        return groups
 
     # -- feedback -----------------------------------------------------------------------------
 
-    async def record_feedback(self, entry_id: str, user_id: int, vote: str) -> None:
+    async def record_feedback(
+        self, entry_id: str, user_id: int, vote: str, question: str = "", reply: str = ""
+    ) -> None:
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}")
         if entry_id == _FEEDBACK_INDEX:
             raise ValueError(f"entry id {entry_id!r} is reserved by the feedback index key")
+        example = {"v": vote, "q": question[:UNANSWERED_MAX_LEN], "r": reply[:REPLY_KEPT], "t": time.time()}
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._feedback_key(entry_id), str(user_id), vote)
             pipe.sadd(self._feedback_index_key(), entry_id)
+            pipe.lpush(self._feedback_examples_key(entry_id), _to_json(example))
+            pipe.ltrim(self._feedback_examples_key(entry_id), 0, FEEDBACK_EXAMPLES - 1)
             await pipe.execute()
+
+    def _feedback_examples_key(self, entry_id: str) -> str:
+        return f"{self._prefix}fb:ex:{entry_id}"
+
+    async def feedback_examples(self, entry_id: str) -> list[FeedbackExample]:
+        raw = await cast(
+            "Awaitable[list[Any]]", self._redis.lrange(self._feedback_examples_key(entry_id), 0, -1)
+        )
+        out = []
+        for item in raw:
+            record = json.loads(as_text(item))
+            out.append(
+                FeedbackExample(str(record["v"]), str(record["q"]), str(record["r"]), float(record["t"]))
+            )
+        return out
 
     async def feedback_summary(self, limit: int = 10) -> list[tuple[str, int, int]]:
         members = await cast("Awaitable[set[bytes | str]]", self._redis.smembers(self._feedback_index_key()))
@@ -349,6 +439,20 @@ class RedisStore:
         members = await cast("Awaitable[set[Any]]", self._redis.sunion(keys))
         return sorted(int(as_text(m)) for m in members)
 
+    async def subscriber_counts(self) -> dict[str, int]:
+        keys = [k async for k in self._redis.scan_iter(match=f"{self._prefix}sub:region:*", count=500)]
+        keys = [self._sub_key(ALL_UPDATES), *(as_text(k) for k in keys)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.scard(key)
+            sizes = await pipe.execute()
+        region_prefix = f"{self._prefix}sub:region:"
+        return {
+            ALL_UPDATES if key == keys[0] else key.removeprefix(region_prefix): int(size)
+            for key, size in zip(keys, sizes, strict=True)
+            if size
+        }
+
     async def add_update(self, update: dict[str, Any]) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.lpush(self._updates_key(), json.dumps(update, ensure_ascii=False))
@@ -363,6 +467,13 @@ class RedisStore:
 
     async def set_ephemeral(self, name: str, value: dict[str, Any], ttl: int) -> None:
         await self._redis.set(f"{self._prefix}tmp:{name}", json.dumps(value, ensure_ascii=False), ex=ttl)
+
+    async def get_ephemeral(self, name: str) -> dict[str, Any] | None:
+        raw = await self._redis.get(f"{self._prefix}tmp:{name}")
+        return None if raw is None else cast("dict[str, Any]", json.loads(as_text(raw)))
+
+    async def drop_ephemeral(self, name: str) -> None:
+        await self._redis.delete(f"{self._prefix}tmp:{name}")
 
     async def pop_ephemeral(self, name: str) -> dict[str, Any] | None:
         raw = await self._redis.getdel(f"{self._prefix}tmp:{name}")

@@ -14,7 +14,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from bot.redis_conn import OUTAGE_ERRORS, RedisHealth
-from bot.state import MemoryStore, StateStore, Turn, TurnResult, Unanswered, UnansweredGroup
+from bot.state import (
+    FeedbackExample,
+    MemoryStore,
+    StateStore,
+    Turn,
+    TurnResult,
+    Unanswered,
+    UnansweredGroup,
+)
 
 T = TypeVar("T")
 
@@ -68,9 +76,13 @@ class ResilientStore:
     async def record_unanswered(self, item: Unanswered) -> None:
         await self._soft("recording a question", lambda: self.inner.record_unanswered(item), None)
 
-    async def record_feedback(self, entry_id: str, user_id: int, vote: str) -> None:
+    async def record_feedback(
+        self, entry_id: str, user_id: int, vote: str, question: str = "", reply: str = ""
+    ) -> None:
         await self._soft(
-            "recording a vote", lambda: self.inner.record_feedback(entry_id, user_id, vote), None
+            "recording a vote",
+            lambda: self.inner.record_feedback(entry_id, user_id, vote, question, reply),
+            None,
         )
 
     async def incr_stat(self, name: str, amount: int = 1) -> None:
@@ -120,6 +132,21 @@ class ResilientStore:
 
     async def get_stats(self) -> dict[str, int]:
         return await self._hard("reading counters", self.inner.get_stats)
+
+    async def feedback_examples(self, entry_id: str) -> list[FeedbackExample]:
+        return await self._hard("reading votes", lambda: self.inner.feedback_examples(entry_id))
+
+    async def daily_stats(self, days: list[str]) -> dict[str, dict[str, int]]:
+        return await self._hard("reading counters", lambda: self.inner.daily_stats(days))
+
+    async def subscriber_counts(self) -> dict[str, int]:
+        return await self._hard("reading subscribers", self.inner.subscriber_counts)
+
+    async def get_ephemeral(self, name: str) -> dict[str, Any] | None:
+        return await self._hard("reading a session", lambda: self.inner.get_ephemeral(name))
+
+    async def drop_ephemeral(self, name: str) -> None:
+        await self._hard("dropping a session", lambda: self.inner.drop_ephemeral(name))
 
     async def subscribe(self, chat_id: int, region: str | None) -> None:
         await self._hard("subscribing", lambda: self.inner.subscribe(chat_id, region))

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)
     knowledge_dir: str | None = None
+    # the operator console: where admins open it (login links point there), and where its
+    # changes to the knowledge are kept when there is no Redis
+    web_base_url: str | None = None
+    changes_file: str = "var/knowledge-changes.jsonl"
+    console_secret: SecretStr | None = None  # signs login links; default: derived from BOT_TOKEN
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     broadcast_rate: float = Field(default=25.0, gt=0, le=30)
@@ -34,7 +39,15 @@ class Settings(BaseSettings):
     # updates handled at once by one process; more wait (polling: stay queued at Telegram)
     max_concurrent_updates: int = Field(default=32, ge=1, le=1000)
 
-    @field_validator("bot_token", "redis_url", "webhook_url", "knowledge_dir", mode="before")
+    @field_validator(
+        "bot_token",
+        "redis_url",
+        "webhook_url",
+        "knowledge_dir",
+        "web_base_url",
+        "console_secret",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -55,12 +68,19 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
 
-    @field_validator("telegram_api_url")
+    @field_validator("telegram_api_url", "web_base_url")
     @classmethod
-    def _url(cls, value: str) -> str:
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @property
+    def console_url(self) -> str:
+        """The console's public base URL: WEB_BASE_URL, else where this process listens."""
+        return self.web_base_url or f"http://{self.web_host}:{self.web_port}"
 
 
 class SettingsError(Exception):

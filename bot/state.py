@@ -8,6 +8,7 @@ context of the last question 30 minutes.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -21,6 +22,22 @@ UNANSWERED_EXAMPLES = 5  # example questions kept per group of unanswered questi
 VOTES = ("up", "down")
 ALL_UPDATES = "全部"
 UPDATES_KEPT = 200
+FEEDBACK_EXAMPLES = 20  # questions kept per entry with the votes they led to
+DAYS_KEPT = 40  # daily counters (the console charts the last 30 days)
+CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # the users' day (China has one time zone, no DST)
+REPLY_KEPT = 1500  # characters of a reply kept with the question that led to it
+SUBJECT_PREFIX = "s:"  # daily counters of the subjects asked about: s:生育津贴
+
+
+def day_of(when: float) -> str:
+    """The users' calendar day of a unix time: 2026-12-02."""
+    return dt.datetime.fromtimestamp(when, CHINA).date().isoformat()
+
+
+def last_days(days: int, now: float | None = None) -> list[str]:
+    """The last `days` calendar days, oldest first, today included."""
+    today = dt.datetime.fromtimestamp(time.time() if now is None else now, CHINA).date()
+    return [(today - dt.timedelta(days=n)).isoformat() for n in range(days - 1, -1, -1)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +58,7 @@ class Unanswered:
 
     question: str
     key: str
+    reply: str = ""  # what the bot said to it
 
     @property
     def text(self) -> str:
@@ -54,6 +72,17 @@ class UnansweredGroup:
     examples: list[str]  # the latest questions of the group, newest first
     first_seen: float  # unix time
     last_seen: float
+    replies: list[str] = field(default_factory=list)  # what the bot said to each example ("" unknown)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackExample:
+    """A vote on an answer, with the question that led to it and the reply shown."""
+
+    vote: str
+    question: str
+    reply: str
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +93,7 @@ class TurnResult:
     context: dict[str, Any] | None = None  # the new follow-up context, when there is one
     pending: dict[str, Any] | None = None  # a clarification now waiting for an answer
     unanswered: Unanswered | None = None  # a question to keep for operators' review
+    subjects: tuple[str, ...] = ()  # what the question was understood to be about (daily counts)
 
 
 class StateStore(Protocol):
@@ -89,11 +119,17 @@ class StateStore(Protocol):
     async def record_unanswered(self, item: Unanswered) -> None: ...
     async def top_unanswered(self, limit: int = 10) -> list[UnansweredGroup]: ...
     # 👍 / 👎 per entry, one vote per user (a new vote replaces the old one)
-    async def record_feedback(self, entry_id: str, user_id: int, vote: str) -> None: ...
+    # (with the question that led to the answer and the reply shown, when known)
+    async def record_feedback(
+        self, entry_id: str, user_id: int, vote: str, question: str = "", reply: str = ""
+    ) -> None: ...
     async def feedback_summary(self, limit: int = 10) -> list[tuple[str, int, int]]: ...
+    async def feedback_examples(self, entry_id: str) -> list[FeedbackExample]: ...  # newest first
     # counters for /stats
     async def incr_stat(self, name: str, amount: int = 1) -> None: ...
     async def get_stats(self) -> dict[str, int]: ...
+    # per day (China time): each turn's stat and subjects (s:生育津贴), kept DAYS_KEPT days
+    async def daily_stats(self, days: list[str]) -> dict[str, dict[str, int]]: ...
     # how many times `name` was hit in the current window of `window` seconds, this one included
     # (per-user throttling; in Redis it holds across replicas)
     async def hit(self, name: str, window: int) -> int: ...
@@ -102,9 +138,12 @@ class StateStore(Protocol):
     async def unsubscribe(self, chat_id: int) -> None: ...
     async def subscriptions(self, chat_id: int) -> list[str]: ...  # ALL_UPDATES or provinces
     async def audience(self, region: str | None) -> list[int]: ...  # who gets an update for region
+    async def subscriber_counts(self) -> dict[str, int]: ...  # ALL_UPDATES or province → chats
     # short-lived values by name (broadcast previews): get_ephemeral after ttl → None
     async def set_ephemeral(self, name: str, value: dict[str, Any], ttl: int) -> None: ...
+    async def get_ephemeral(self, name: str) -> dict[str, Any] | None: ...
     async def pop_ephemeral(self, name: str) -> dict[str, Any] | None: ...  # read and delete, atomically
+    async def drop_ephemeral(self, name: str) -> None: ...
     # published updates, newest first: {"id", "date", "region" (None = nationwide), "text"}
     async def add_update(self, update: dict[str, Any]) -> None: ...
     async def recent_updates(self, limit: int = 20) -> list[dict[str, Any]]: ...
@@ -119,7 +158,9 @@ class MemoryStore:
         self._groups: dict[int, dict[str, str]] = {}
         self._expiring: dict[tuple[str, int, int], tuple[float, dict[str, Any]]] = {}
         self._unanswered: Counter[str] = Counter()
-        self._examples: dict[str, list[str]] = {}
+        self._examples: dict[str, list[tuple[str, str]]] = {}  # (question, reply)
+        self._daily: dict[str, Counter[str]] = {}
+        self._fb_examples: dict[str, list[FeedbackExample]] = {}
         self._seen: dict[str, tuple[float, float]] = {}
         self._feedback: dict[str, dict[int, str]] = {}
         self._stats: Counter[str] = Counter()
@@ -156,6 +197,15 @@ class MemoryStore:
         if result.unanswered is not None:
             await self.record_unanswered(result.unanswered)
         await self.incr_stat(result.stat)
+        day = self._daily.setdefault(day_of(time.time()), Counter())
+        day[result.stat] += 1
+        for subject in result.subjects:
+            day[SUBJECT_PREFIX + subject] += 1
+        for old in sorted(self._daily)[:-DAYS_KEPT]:
+            del self._daily[old]
+
+    async def daily_stats(self, days: list[str]) -> dict[str, dict[str, int]]:
+        return {d: dict(self._daily[d]) for d in days if d in self._daily}
 
     async def get_profile(self, user_id: int) -> dict[str, str]:
         return dict(self._profiles.get(user_id, {}))
@@ -198,8 +248,8 @@ class MemoryStore:
     async def record_unanswered(self, item: Unanswered) -> None:
         now = time.time()
         self._unanswered[item.key] += 1
-        examples = [q for q in self._examples.get(item.key, []) if q != item.text]
-        self._examples[item.key] = [item.text, *examples][:UNANSWERED_EXAMPLES]
+        examples = [e for e in self._examples.get(item.key, []) if e[0] != item.text]
+        self._examples[item.key] = [(item.text, item.reply[:REPLY_KEPT]), *examples][:UNANSWERED_EXAMPLES]
         first = self._seen.get(item.key, (now, now))[0]
         self._seen[item.key] = (first, now)
 
@@ -207,14 +257,29 @@ class MemoryStore:
         if limit <= 0:
             return []
         return [
-            UnansweredGroup(key, count, list(self._examples[key]), *self._seen[key])
+            UnansweredGroup(
+                key,
+                count,
+                [q for q, _r in self._examples[key]],
+                *self._seen[key],
+                replies=[r for _q, r in self._examples[key]],
+            )
             for key, count in self._unanswered.most_common(limit)
         ]
 
-    async def record_feedback(self, entry_id: str, user_id: int, vote: str) -> None:
+    async def record_feedback(
+        self, entry_id: str, user_id: int, vote: str, question: str = "", reply: str = ""
+    ) -> None:
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}")
         self._feedback.setdefault(entry_id, {})[user_id] = vote
+        example = FeedbackExample(vote, question[:UNANSWERED_MAX_LEN], reply[:REPLY_KEPT], time.time())
+        kept = self._fb_examples.setdefault(entry_id, [])
+        kept.insert(0, example)
+        del kept[FEEDBACK_EXAMPLES:]
+
+    async def feedback_examples(self, entry_id: str) -> list[FeedbackExample]:
+        return list(self._fb_examples.get(entry_id, []))
 
     async def feedback_summary(self, limit: int = 10) -> list[tuple[str, int, int]]:
         rows = [
@@ -251,8 +316,18 @@ class MemoryStore:
             chat for chat, subs in self._subs.items() if region is None or subs & {ALL_UPDATES, region}
         )
 
+    async def subscriber_counts(self) -> dict[str, int]:
+        counts: Counter[str] = Counter(s for subs in self._subs.values() for s in subs)
+        return dict(counts)
+
     async def set_ephemeral(self, name: str, value: dict[str, Any], ttl: int) -> None:
         self._set(f"tmp:{name}", 0, 0, value, ttl)
+
+    async def get_ephemeral(self, name: str) -> dict[str, Any] | None:
+        return self._get(f"tmp:{name}", 0, 0)
+
+    async def drop_ephemeral(self, name: str) -> None:
+        self._expiring.pop((f"tmp:{name}", 0, 0), None)
 
     async def pop_ephemeral(self, name: str) -> dict[str, Any] | None:
         value = self._get(f"tmp:{name}", 0, 0)

@@ -66,6 +66,10 @@ STATS = (
 STATS_UNANSWERED = "{count}× {key}\n    例：{example}"
 STATS_EMPTY = "（暂无）"
 RELOAD_OK = "知识库已重新加载：{entries} 条。"
+CONSOLE_LINK = "运营后台登录链接（10 分钟内有效，只能用一次，请勿转发）：\n{link}"
+CONSOLE_LINK_PRIVATE = "请在与机器人的私聊中发送 /console：登录链接只发给您本人。"
+CONSOLE_WEB = "运营后台：{url}/console/ （在本控制台输入 /console 获取登录链接）"
+CONSOLE_WEB_FAILED = "运营后台未能启动（{error}），控制台对话照常可用。"
 RELOAD_FAILED = "知识库有错误，仍使用原来的知识库：\n{errors}"
 COMMANDS = (
     ("start", "开始使用，看看能问什么"),

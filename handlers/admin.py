@@ -13,10 +13,12 @@ from aiogram.types import CallbackQuery, Message
 from bot import texts
 from bot.admin_broadcast import BroadcastAdmin, BroadcastSlot, parse, progress_text
 from bot.dialogue import Dialogue, Reply
+from bot.knowledge_sync import KnowledgeSync
 from bot.redis_conn import OUTAGE_ERRORS
 from bot.reload import reload_knowledge
 from bot.resilient_store import StateUnavailable
 from bot.settings import Settings
+from bot.webconsole.auth import ConsoleAuth
 from handlers.callback_data import BroadcastCB
 from handlers.filters import FromUser, IsCommand
 from handlers.replies import answer
@@ -24,7 +26,7 @@ from handlers.replies import answer
 log = logging.getLogger(__name__)
 
 REDIS_AWAY: tuple[type[Exception], ...] = (StateUnavailable, *OUTAGE_ERRORS)
-ADMIN_COMMANDS = ("stats", "reload", "broadcast", "broadcast_status", "broadcast_cancel")
+ADMIN_COMMANDS = ("stats", "reload", "broadcast", "broadcast_status", "broadcast_cancel", "console")
 
 
 class IsAdmin(BaseFilter):
@@ -37,9 +39,27 @@ async def stats(message: Message, dialogue: Dialogue) -> None:
     await answer(message, await dialogue.stats(), message.from_user.id)
 
 
-async def reload(message: Message, dialogue: Dialogue, settings: Settings) -> None:
+async def reload(
+    message: Message, dialogue: Dialogue, settings: Settings, knowledge_sync: KnowledgeSync
+) -> None:
     assert message.from_user is not None
-    await answer(message, await reload_knowledge(dialogue, settings.knowledge_dir), message.from_user.id)
+    reply = await reload_knowledge(dialogue, settings.knowledge_dir, knowledge_sync)
+    await answer(message, reply, message.from_user.id)
+
+
+async def console(message: Message, console_auth: ConsoleAuth) -> None:
+    """A one-time login link to the operator console, only in a private chat."""
+    assert message.from_user is not None
+    if message.chat.type != "private":
+        await answer(message, Reply(texts.CONSOLE_LINK_PRIVATE, kind="info"), message.from_user.id)
+        return
+    try:
+        link = await console_auth.login_link(message.from_user.id)
+    except REDIS_AWAY:
+        await answer(message, Reply(texts.BROADCAST_REDIS_DOWN, kind="info"), message.from_user.id)
+        return
+    log.info("console login link sent (user in the log context)")
+    await answer(message, Reply(texts.CONSOLE_LINK.format(link=link), kind="info"), message.from_user.id)
 
 
 async def refuse(message: Message) -> None:
@@ -121,6 +141,7 @@ def make_router() -> Router:
     router.message.filter(FromUser(), IsCommand(captions=True))
     router.message.register(stats, Command("stats"), IsAdmin())
     router.message.register(reload, Command("reload"), IsAdmin())
+    router.message.register(console, Command("console"), IsAdmin())
     router.message.register(broadcast, Command("broadcast"), IsAdmin())
     router.message.register(broadcast_status, Command("broadcast_status"), IsAdmin())
     router.message.register(broadcast_cancel, Command("broadcast_cancel"), IsAdmin())

@@ -18,7 +18,7 @@ An entry answers when all of these hold (knowledge/README.md, "How a question is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from knowledge.gazetteer import Place
@@ -89,10 +89,12 @@ class Judge:
         for entry in entries:
             self._text(entry)
 
-    def adopt(self, other: Judge) -> None:
-        """Take over what another judge of the same vocabulary has worked out (its entries' texts)."""
+    def adopt(self, other: Judge, only: Collection[str] | None = None) -> None:
+        """Take over what another judge of the same vocabulary has worked out (its entries'
+        texts); with `only`, for those entries alone (the others' texts have changed)."""
         for entry_id, text in other._texts.items():
-            self._texts.setdefault(entry_id, text)
+            if only is None or entry_id in only:
+                self._texts.setdefault(entry_id, text)
 
     def _text(self, entry: Entry) -> _EntryText:
         found = self._texts.get(entry.id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,8 +26,9 @@ from knowledge.decision import Candidate, Context, Decision
 from knowledge.estimate import ESTIMATORS
 from knowledge.gazetteer import Gazetteer, load_gazetteer
 from knowledge.homophones import HomophoneFixer
-from knowledge.loader import load_or_raise
+from knowledge.loader import Loaded, load_or_raise, load_with_changes
 from knowledge.normalise import normalise
+from knowledge.overlay import Change
 from knowledge.reading import Reader, Reading, ReadingVocabulary, load_reading_vocabulary
 from knowledge.retrieve import Retriever, TopicTokens, Weights
 from knowledge.schema import ALL_SCHEMES, NATIONWIDE, Entry, KnowledgeBase
@@ -101,18 +103,34 @@ class Engine:
         kb = KnowledgeBase()
         for entry in [*self.kb.entries, *extra]:
             kb.add(entry)
+        return self.with_knowledge(kb, self.vocabulary)
+
+    def with_knowledge(self, kb: KnowledgeBase, vocabulary: ReadingVocabulary) -> Engine:
+        """A new engine over another knowledge base (operators' changes applied), sharing this
+        one's gazetteer, tokenizer, word lists and settings, and what it worked out about the
+        entries that did not change."""
         engine = Engine(
             kb,
             self.gazetteer,
             self.tokenizer,
-            self.vocabulary,
+            vocabulary,
             self._smalltalk,
             self.weights,
             self.settings,
             self._generic_words,
         )
-        engine.judge.adopt(self.judge)  # the curated entries' texts are the same
+        if vocabulary == self.vocabulary:
+            same = {e.id for e in kb.entries if self.kb.by_id.get(e.id) == e}
+            engine.judge.adopt(self.judge, same)
         return engine
+
+    def with_changes(self, directory: Path | str | None, changes: Sequence[Change]) -> tuple[Engine, Loaded]:
+        """An engine over the shipped knowledge (in `directory`) with operators' `changes`
+        applied; the changes that do not validate are left out (Loaded.rejected says why)."""
+        loaded = load_with_changes(directory, self.gazetteer, changes)
+        engine = self.with_knowledge(loaded.kb, loaded.vocabulary)
+        engine.warm()
+        return engine, loaded
 
     def warm(self, limit: int = 5_000) -> None:
         """Work out up front what answering needs of the first `limit` entries (otherwise done

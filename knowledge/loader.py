@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,15 @@ from typing import Any
 from knowledge.datafiles import check_data_files
 from knowledge.estimate import ESTIMATORS
 from knowledge.gazetteer import Gazetteer, load_gazetteer
+from knowledge.overlay import (
+    ORIGIN_KEY,
+    Change,
+    active,
+    apply_to_documents,
+    change_of_origin,
+    extend_vocabulary,
+    origin,
+)
 from knowledge.paths import data_dir
 from knowledge.reading import ReadingVocabulary, load_reading_vocabulary
 from knowledge.schema import (
@@ -45,6 +55,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if self.line <= 0:  # an operator's change (操作员修改 #12) has no line
+            return f"{self.file}: {self.message}"
         return f"{self.file}:{self.line}: {self.message}"
 
 
@@ -85,30 +97,83 @@ def load_sources(base: Path, problems: list[Problem]) -> dict[str, dt.date]:
 
 
 def load_knowledge(
-    directory: Path | str | None = None, gazetteer: Gazetteer | None = None
+    directory: Path | str | None = None,
+    gazetteer: Gazetteer | None = None,
+    changes: Sequence[Change] = (),
 ) -> tuple[KnowledgeBase, list[Problem]]:
-    """Read every `entries/*.yaml` file; return the knowledge base and all problems found."""
+    """Read every `entries/*.yaml` file, with operators' `changes` applied on top; return the
+    knowledge base and all problems found (a change's problems name it: 操作员修改 #12)."""
+    kb, _vocabulary, problems = _load(directory, gazetteer, changes)
+    return kb, problems
+
+
+@dataclass(slots=True)
+class Loaded:
+    """The knowledge with operators' changes: what was applied and what was refused, by id."""
+
+    kb: KnowledgeBase
+    vocabulary: ReadingVocabulary
+    applied: list[int]
+    rejected: dict[int, list[Problem]]
+
+
+def load_with_changes(
+    directory: Path | str | None, gazetteer: Gazetteer, changes: Sequence[Change]
+) -> Loaded:
+    """The shipped knowledge plus every change that passes the validator; a change that does
+    not is left out and returned with its problems. Raises KnowledgeError when the shipped
+    files themselves have problems."""
+    rejected: dict[int, list[Problem]] = {}
+    todo = list(changes)
+    while True:
+        kb, vocabulary, problems = _load(directory, gazetteer, todo)
+        shipped = [p for p in problems if change_of_origin(p.file) is None]
+        if shipped:
+            raise KnowledgeError(shipped)
+        failed: dict[int, list[Problem]] = {}
+        for problem in problems:
+            failed.setdefault(change_of_origin(problem.file) or 0, []).append(problem)
+        if not failed:
+            applied = [c.id for c in active(todo) if c.changes_knowledge]
+            return Loaded(kb, vocabulary, applied, rejected)
+        rejected.update(failed)
+        todo = [c for c in todo if c.id not in failed]
+
+
+def _load(
+    directory: Path | str | None, gazetteer: Gazetteer | None, changes: Sequence[Change]
+) -> tuple[KnowledgeBase, ReadingVocabulary, list[Problem]]:
     base = data_dir(directory)
     problems: list[Problem] = [Problem(*p) for p in check_data_files(base)]
     try:
         gaz = gazetteer or load_gazetteer(base)
     except (OSError, KeyError, ValueError, YamlError) as exc:
         problems.append(Problem(str(base / "regions.tsv"), 1, f"cannot load the gazetteer: {exc}"))
-        return KnowledgeBase(), problems
+        return KnowledgeBase(), ReadingVocabulary({}, {}, {}), problems
     sources = load_sources(base, problems)
     vocab, vocab_problems = load_vocabulary(base)
     problems.extend(Problem(*p) for p in vocab_problems)
     reading, reading_problems = load_reading_vocabulary(base, vocab.synonyms)
     problems.extend(Problem(*p) for p in reading_problems)
+    reading, term_problems = extend_vocabulary(reading, changes)
+    problems.extend(Problem(origin(cid), 0, message) for cid, message in term_problems)
     kb = KnowledgeBase()
     first_seen: dict[str, str] = {}
     pending_refs: list[tuple[_Ctx, int, str, str, str]] = []
     files = sorted((base / ENTRY_DIR).glob("*.yaml"))
     if not files:
         problems.append(Problem(str(base / ENTRY_DIR), 1, "no entry files (*.yaml) found"))
+    docs: dict[str, dict[str, Any]] = {}
+    paths: dict[str, Path] = {}
     for path in files:
-        ctx = _Ctx(str(path), problems, reading)
-        for entry, refs in _load_file(path, ctx, gaz, sources):
+        doc = _read_file(path, _Ctx(str(path), problems, reading))
+        if doc is not None:
+            docs[path.stem], paths[path.stem] = doc, path
+    applied = apply_to_documents(docs, sources, changes)
+    problems.extend(Problem(origin(cid), 0, message) for cid, message in applied.problems)
+    for stem, doc in docs.items():
+        path = paths.get(stem, base / ENTRY_DIR / f"{stem}.yaml")
+        for entry, refs, ctx in _build_file(path, doc, _Ctx(str(path), problems, reading), gaz, sources):
             where = f"{ctx.file}:{entry.line}"
             if entry.id in first_seen:
                 ctx.error(entry.line, f"duplicate id {entry.id!r} (first at {first_seen[entry.id]})")
@@ -121,7 +186,7 @@ def load_knowledge(
             ctx.error(line, f"{owner}: {kind} id {ref!r} does not exist")
         elif ref == owner:
             ctx.error(line, f"{owner}: {kind} refers to the entry itself")
-    return kb, problems
+    return kb, reading, problems
 
 
 def load_or_raise(directory: Path | str | None = None, gazetteer: Gazetteer | None = None) -> KnowledgeBase:
@@ -131,17 +196,21 @@ def load_or_raise(directory: Path | str | None = None, gazetteer: Gazetteer | No
     return kb
 
 
-def _load_file(
-    path: Path, ctx: _Ctx, gaz: Gazetteer, sources: dict[str, dt.date]
-) -> list[tuple[Entry, list[tuple[str, str]]]]:
+def _read_file(path: Path, ctx: _Ctx) -> dict[str, Any] | None:
     try:
         doc = load_yaml(path)
     except YamlError as exc:
         ctx.error(exc.line, exc.message)
-        return []
+        return None
     if not isinstance(doc, dict):
         ctx.error(1, "file must be a mapping with `topic` and `entries`")
-        return []
+        return None
+    return doc
+
+
+def _build_file(
+    path: Path, doc: dict[str, Any], ctx: _Ctx, gaz: Gazetteer, sources: dict[str, dt.date]
+) -> list[tuple[Entry, list[tuple[str, str]], _Ctx]]:
     stem = path.stem
     topic = doc.get("topic")
     if stem not in TOPICS:
@@ -157,9 +226,11 @@ def _load_file(
         if not isinstance(item, dict):
             ctx.error(doc.get(LINE_KEY, 1), "each entry must be a mapping")
             continue
-        result = _build_entry(item, stem, ctx, gaz, sources)
+        # an entry an operator added is named by its change, not by a file and line
+        own = _Ctx(str(item[ORIGIN_KEY]), ctx.problems, ctx.vocabulary) if ORIGIN_KEY in item else ctx
+        result = _build_entry(item, stem, own, gaz, sources)
         if result is not None:
-            built.append(result)
+            built.append((*result, own))
     return built
 
 
@@ -191,7 +262,7 @@ def _build_entry(
     for key in REQUIRED:
         if key not in item:
             ctx.error(line, f"{label}: missing field `{key}`")
-    unknown = sorted(set(item) - set(REQUIRED) - set(OPTIONAL) - {LINE_KEY})
+    unknown = sorted(set(item) - set(REQUIRED) - set(OPTIONAL) - {LINE_KEY, ORIGIN_KEY})
     if unknown:
         ctx.error(line, f"{label}: unknown field(s) {', '.join(unknown)}")
     if len(ctx.problems) > before:

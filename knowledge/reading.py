@@ -182,10 +182,28 @@ class Reading:
         return unanswered_key(tuple(dict.fromkeys((*self.subjects, *self.outside))), asks, self.regions)
 
 
+NO_SUBJECT, NO_ASK, NO_PLACE = "（未识别主题）", "（未说明问什么）", "未说地区"
+KEY_SEPARATOR = " · "
+
+
 def unanswered_key(subjects: tuple[str, ...], asks: tuple[str, ...], regions: tuple[str, ...]) -> str:
     """生育津贴 · 多久到账或生效 · 浙江 — what a question was understood to be about."""
-    subject = "、".join(subjects) or "（未识别主题）"
-    return f"{subject} · {'、'.join(asks) or '（未说明问什么）'} · {'、'.join(regions) or '未说地区'}"
+    subject = "、".join(subjects) or NO_SUBJECT
+    return KEY_SEPARATOR.join((subject, "、".join(asks) or NO_ASK, "、".join(regions) or NO_PLACE))
+
+
+def key_parts(key: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The subjects, kinds of asking (labels) and provinces of an `unanswered_key`; a part not
+    understood is empty."""
+    parts = key.split(KEY_SEPARATOR)
+    if len(parts) != 3:
+        return (), (), ()
+    subject, asks, regions = parts
+    return (
+        tuple(subject.split("、")) if subject != NO_SUBJECT else (),
+        tuple(asks.split("、")) if asks != NO_ASK else (),
+        tuple(regions.split("、")) if regions != NO_PLACE else (),
+    )
 
 
 class Reader:

@@ -7,6 +7,8 @@ Expiry is checked with a fake clock for `MemoryStore` and through the keys' PTTL
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +28,8 @@ from bot.state import (
     TurnResult,
     Unanswered,
     UnansweredGroup,
+    day_of,
+    last_days,
 )
 
 
@@ -420,10 +424,16 @@ async def _exercise(store: RedisStore) -> None:
     await store.feedback_summary()
     await store.incr_stat("answered", 2)
     await store.get_stats()
+    await store.feedback_examples("outpatient.beijing")
     await store.load_turn(-21, 11, group=True)
     await store.save_turn(
         -21, 11, TurnResult("answered", {"query": "门诊"}, None, Unanswered("没人能答的问题", ALLOWANCE))
     )
+    await store.daily_stats(last_days(3))
+    await store.subscriber_counts()
+    await store.set_ephemeral("console:x", {"a": 1}, 60)
+    await store.get_ephemeral("console:x")
+    await store.drop_ephemeral("console:x")
 
 
 async def test_redis_writes_only_under_its_prefix(redis_url: str, redis_prefix: str) -> None:
@@ -446,8 +456,10 @@ async def test_redis_writes_only_under_its_prefix(redis_url: str, redis_prefix: 
             "unanswered:first",
             "unanswered:last",
             "fb:outpatient.beijing",
+            "fb:ex:outpatient.beijing",
             "fb:entries",
             "stats",
+            f"day:{day_of(time.time())}",
         }
         types = {key: await raw.type(redis_prefix + key) for key in mine}
         assert types == {
@@ -460,12 +472,15 @@ async def test_redis_writes_only_under_its_prefix(redis_url: str, redis_prefix: 
             "unanswered:first": "hash",
             "unanswered:last": "hash",
             "fb:outpatient.beijing": "hash",
+            "fb:ex:outpatient.beijing": "list",
             "fb:entries": "set",
             "stats": "hash",
+            f"day:{day_of(time.time())}": "hash",
         }
         assert await raw.hgetall(redis_prefix + "fb:outpatient.beijing") == {"11": "up", "12": "down"}
         assert await raw.zscore(redis_prefix + "unanswered", ALLOWANCE) == 2
-        assert await raw.lrange(redis_prefix + f"unanswered:ex:{ALLOWANCE}", 0, -1) == ["没人能答的问题"]
+        examples = await raw.lrange(redis_prefix + f"unanswered:ex:{ALLOWANCE}", 0, -1)
+        assert [json.loads(e)["q"] for e in examples] == ["没人能答的问题"]
     finally:
         await store.close()
         await raw.aclose()
@@ -507,3 +522,80 @@ async def test_redis_refuses_the_feedback_index_as_an_entry_id(redis_url: str, r
         assert await store.feedback_summary() == [("outpatient.beijing", 1, 0)]
     finally:
         await store.close()
+
+
+# -- what the operator console reads --------------------------------------------------------------
+
+
+async def test_unanswered_examples_keep_the_reply_given(state_store: StateStore) -> None:
+    await state_store.record_unanswered(Unanswered("杭州生育津贴多久到账", ALLOWANCE, "没有这条规定（一）"))
+    await state_store.record_unanswered(Unanswered("杭州生育金几天到", ALLOWANCE, "没有这条规定（二）"))
+    await state_store.record_unanswered(Unanswered("杭州生育津贴多久到账", ALLOWANCE, "没有这条规定（三）"))
+    [group] = await state_store.top_unanswered()
+    assert group.count == 3
+    assert group.examples == ["杭州生育津贴多久到账", "杭州生育金几天到"]  # the repeat moved first
+    assert group.replies == ["没有这条规定（三）", "没有这条规定（二）"]  # with its latest reply
+
+
+async def test_redis_reads_examples_kept_as_plain_text_by_earlier_versions(
+    redis_url: str, redis_prefix: str
+) -> None:
+    raw = Redis.from_url(redis_url, decode_responses=True)
+    store = RedisStore.from_url(redis_url, redis_prefix)
+    try:
+        await raw.zincrby(redis_prefix + "unanswered", 1, ALLOWANCE)
+        await raw.lpush(redis_prefix + f"unanswered:ex:{ALLOWANCE}", "旧的问题")
+        await store.record_unanswered(Unanswered("新的问题", ALLOWANCE, "回复"))
+        await store.record_unanswered(Unanswered("旧的问题", ALLOWANCE, "新回复"))
+        [group] = await store.top_unanswered()
+        assert group.examples == ["旧的问题", "新的问题"]  # the plain-text copy was replaced
+        assert group.replies == ["新回复", "回复"]
+    finally:
+        await raw.aclose()
+        await store.close()
+
+
+async def test_feedback_keeps_the_question_and_reply_of_each_vote(state_store: StateStore) -> None:
+    await state_store.record_feedback("ka.activate", 1, "down", "医保卡怎么激活", "一般有三种激活途径")
+    await state_store.record_feedback("ka.activate", 2, "up", "社保卡激活", "一般有三种激活途径")
+    examples = await state_store.feedback_examples("ka.activate")
+    assert [(e.vote, e.question, e.reply) for e in examples] == [
+        ("up", "社保卡激活", "一般有三种激活途径"),
+        ("down", "医保卡怎么激活", "一般有三种激活途径"),
+    ]
+    assert await state_store.feedback_examples("ka.other") == []
+
+
+async def test_daily_stats_count_each_turn_and_its_subjects(state_store: StateStore) -> None:
+    await state_store.save_turn(1, 1, TurnResult("answered", subjects=("生育津贴",)))
+    await state_store.save_turn(1, 1, TurnResult("not_found", subjects=("生育津贴", "异地备案")))
+    await state_store.save_turn(1, 1, TurnResult("clarified"))
+    days = last_days(2)
+    stats = await state_store.daily_stats(days)
+    assert list(stats) == [days[-1]]  # nothing yesterday
+    today = {"answered": 1, "not_found": 1, "clarified": 1, "s:生育津贴": 2, "s:异地备案": 1}
+    assert stats[days[-1]] == today
+
+
+def test_days_are_china_calendar_days() -> None:
+    # 2026-12-01 17:00 UTC is already 2026-12-02 in China
+    assert day_of(1796144400.0) == "2026-12-02"
+    assert last_days(3, now=1796144400.0) == ["2026-11-30", "2026-12-01", "2026-12-02"]
+
+
+async def test_subscriber_counts_by_region(state_store: StateStore) -> None:
+    await state_store.subscribe(1, None)
+    await state_store.subscribe(2, "山西")
+    await state_store.subscribe(3, "山西")
+    await state_store.subscribe(3, None)
+    assert await state_store.subscriber_counts() == {"全部": 2, "山西": 2}
+    await state_store.unsubscribe(3)
+    assert await state_store.subscriber_counts() == {"全部": 1, "山西": 1}
+
+
+async def test_ephemeral_values_can_be_read_without_taking_them(state_store: StateStore) -> None:
+    await state_store.set_ephemeral("console:session:abc", {"uid": 7}, 60)
+    assert await state_store.get_ephemeral("console:session:abc") == {"uid": 7}
+    assert await state_store.get_ephemeral("console:session:abc") == {"uid": 7}
+    await state_store.drop_ephemeral("console:session:abc")
+    assert await state_store.get_ephemeral("console:session:abc") is None
