@@ -20,6 +20,7 @@ validate: $(STAMP)
 	$(PY) -m knowledge validate
 
 unit: $(STAMP)
+	sh tools/ensure_browser.sh
 	$(PY) -m pytest -q
 
 $(STAMP): pyproject.toml tools/bootstrap.sh

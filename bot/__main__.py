@@ -9,7 +9,7 @@ import sys
 
 from bot.console import run_console
 from bot.logs import setup_logging
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from knowledge.loader import KnowledgeError
 
 
@@ -18,12 +18,19 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--webhook", action="store_true", help="serve Telegram webhooks (needs WEBHOOK_URL)")
     mode.add_argument("--console", action="store_true", help="local console chat even if BOT_TOKEN is set")
+    mode.add_argument(
+        "--export",
+        metavar="DIR",
+        help="write the knowledge files with the operators' changes (from Redis or CHANGES_FILE) to DIR",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.export:
+        return asyncio.run(export_changes(settings, args.export))
     console = settings.bot_token is None or args.console
     # in the console chat a log line per question would interleave with the replies (DEBUG still shows)
     level = "WARNING" if console and settings.log_level == "INFO" else settings.log_level
@@ -49,6 +56,35 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
+
+
+async def export_changes(settings: Settings, out_dir: str) -> int:
+    """`python -m knowledge export`, with the changes read where this bot keeps them."""
+    from bot.changelog import ChangeLog, FileChangeLog, RedisChangeLog
+    from knowledge.export import ExportError, export
+
+    redis = None
+    changelog: ChangeLog = FileChangeLog(settings.changes_file)
+    if settings.redis_url is not None:
+        from bot.redis_conn import close, connect
+
+        redis = connect(settings.redis_url)
+        changelog = RedisChangeLog(redis)
+    try:
+        changes = await changelog.changes()
+    finally:
+        if redis is not None:
+            await close(redis)
+    try:
+        report = export(settings.knowledge_dir, out_dir, changes)
+    except ExportError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    files = ", ".join(report.files) or "-"
+    print(f"wrote {len(report.written)} change(s) of {len(changes)} to {out_dir}: {files}")
+    for change_id, problems in sorted(report.skipped.items()):
+        print(f"skipped #{change_id}: {'; '.join(p.message for p in problems)}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""`python -m knowledge validate | stats | ask "问题" | eval` — tools for the knowledge base."""
+"""`python -m knowledge validate | stats | ask "问题" | eval | export DIR` — tools for the knowledge
+base."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -100,6 +102,53 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_CHANGES = Path("var/knowledge-changes.jsonl")  # the bot's CHANGES_FILE default
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from knowledge.export import ExportError, export, read_changes
+    from knowledge.loader import KnowledgeError
+    from knowledge.paths import data_dir
+
+    changes_file = Path(args.changes or os.environ.get("CHANGES_FILE") or DEFAULT_CHANGES)
+    if args.changes and not changes_file.is_file():
+        print(f"{changes_file}: no such change log", file=sys.stderr)
+        return 1
+    changes = read_changes(changes_file) if changes_file.is_file() else []
+    source = data_dir(args.dir)
+    try:
+        report = export(args.dir, args.out, changes)
+    except ExportError as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return 1
+    except KnowledgeError as exc:
+        print(f"export: the knowledge in {source} has problems:\n{exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return 1
+    print(f"change log: {changes_file}: {len(changes)} change(s)" if changes else "no changes to write")
+    print(f"wrote {source} with {len(report.written)} change(s) to {report.out_dir}")
+    print(
+        f"  alternates: {report.alternates}  entries: {report.entries}  sources: {report.sources}"
+        f"  words for neighbouring topics: {report.terms}"
+    )
+    for name in report.files:
+        print(f"  changed: {name}")
+    if report.skipped:
+        print(f"skipped {len(report.skipped)} change(s) that do not validate:")
+        for change_id, problems in report.skipped.items():
+            for problem in problems:
+                print(f"  #{change_id}: {problem.message}")
+    if report.problems:  # a bug of the export: the written files must validate
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+        print(f"export: the written files have {len(report.problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"review: diff -ru {source} {report.out_dir}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m knowledge")
     parser.add_argument("--dir", help="knowledge directory (default: $KNOWLEDGE_DIR or the shipped data)")
@@ -120,8 +169,23 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument(
         "--gaps", action="store_true", help="count what the questions the engine declined ask about"
     )
+    ex = sub.add_parser(
+        "export", help="write the knowledge with the operators' changes as data files, for review"
+    )
+    ex.add_argument("out", metavar="DIR", help="output directory (new or empty)")
+    ex.add_argument(
+        "--changes",
+        metavar="FILE",
+        help="change log, one JSON change a line (default: $CHANGES_FILE or var/knowledge-changes.jsonl)",
+    )
     args = parser.parse_args(argv)
-    handlers = {"validate": cmd_validate, "stats": cmd_stats, "ask": cmd_ask, "eval": cmd_eval}
+    handlers = {
+        "validate": cmd_validate,
+        "stats": cmd_stats,
+        "ask": cmd_ask,
+        "eval": cmd_eval,
+        "export": cmd_export,
+    }
     return handlers[args.command](args)
 
 

@@ -14,6 +14,7 @@ from knowledge.gazetteer import Gazetteer, load_gazetteer
 from knowledge.loader import load_or_raise
 from knowledge.paths import PACKAGE_DATA
 from knowledge.schema import KnowledgeBase
+from tests.browser import browser, browser_session  # noqa: F401
 from tests.redis_server import redis_server
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"

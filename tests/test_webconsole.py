@@ -468,3 +468,33 @@ async def test_file_changes_survive_a_restart(engine: Engine, tmp_path: Path) ->
     restarted = Dialogue(engine, MemoryStore())
     await KnowledgeSync(restarted, FileChangeLog(path)).refresh()
     assert (await restarted.handle_text(ASKER, QUESTION)).entry_id == ENTRY
+
+
+def test_bot_export_writes_the_changes_kept_in_the_changes_file(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "changes.jsonl"
+    record = {
+        "id": 1,
+        "kind": ALTERNATE,
+        "data": {"entry": ENTRY, "text": QUESTION},
+        "by": "admin:42",
+        "at": 1.0,
+    }
+    log.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "BOT_TOKEN", "KNOWLEDGE_DIR"}}
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--export", str(out)],
+        env={**env, "CHANGES_FILE": str(log)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "wrote 1 change(s) of 1" in result.stdout
+    assert f"- {QUESTION}" in (out / "entries" / "ka.yaml").read_text(encoding="utf-8")
