@@ -11,7 +11,7 @@ test only asks for `browser` (a selenium `webdriver.Chrome`, fresh cookies, at a
             with phone(browser):
                 screenshot(browser, tmp_path / "phone.png")
 
-(A module outside tests/ can register them itself with
+(Test files outside the reach of that conftest register them with
 `from tests.browser import browser, browser_session  # noqa: F401`.)
 
 Write browser tests as plain (sync) functions: selenium blocks, and the app under test runs on its
@@ -19,7 +19,8 @@ own event loop in a background thread (`serve_in_thread`).
 
 Chromium starts once per test session (about a second) and only when a test asks for `browser`;
 each test gets it back with all cookies cleared, one tab, a 1280x900 window, at about:blank.
-Debian's `chromium` and `chromium-driver` are used (found on PATH, else in /usr/bin); Selenium
+Debian's `chromium` and `chromium-driver` are used (`chromium` or `chromium-browser`, and
+`chromedriver`, looked up on PATH: /usr/bin/chromium, /usr/bin/chromedriver on Debian); Selenium
 Manager is never run (the driver path is given explicitly, and SE_OFFLINE is set besides), so
 nothing is downloaded. When selenium, the browser or its driver is missing, or Chromium does not
 start, the tests that ask for `browser` are skipped with the reason. Set YB_BROWSER=off to skip
@@ -71,7 +72,7 @@ def find_chromium() -> tuple[str | None, str | None]:
     return _which("chromium", "chromium-browser"), _which("chromedriver")
 
 
-def _unavailable() -> str | None:
+def browser_unavailable() -> str | None:
     """Why the browser tests cannot run here, or None."""
     if os.environ.get("YB_BROWSER", "").strip().lower() in {"off", "0", "no", "false"}:
         return "browser tests switched off by YB_BROWSER=off"
@@ -133,7 +134,7 @@ class BrowserSession:
         try:
             _reset(driver)
         except WebDriverException:
-            self.quit()  # crashed or hung by the previous test: start a new one
+            self.quit()  # the previous test crashed or closed it: start a new one
             driver = self.start()
             _reset(driver)
         return driver
@@ -161,15 +162,16 @@ def _reset(driver: WebDriver) -> None:
 @pytest.fixture(scope="session")
 def browser_session() -> Iterator[BrowserSession]:
     """Headless Chromium for the whole session, started on first use; skip when unavailable."""
-    reason = _unavailable()
+    reason = browser_unavailable()
     if reason:
         pytest.skip(reason)
     session = BrowserSession()
     try:
         session.start()
     except Exception as exc:  # any failure to start means: no browser tests here, and why
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        pytest.skip(f"headless Chromium did not start ({type(exc).__name__}: {first_line}); {HOW_TO_GET}")
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        chromium, driver = find_chromium()
+        pytest.skip(f"headless {chromium} did not start via {driver}: {type(exc).__name__}: {first_line}")
     try:
         yield session
     finally:
@@ -192,7 +194,11 @@ def screenshot(driver: WebDriver, path: Path) -> None:
 
 @contextmanager
 def phone(driver: WebDriver) -> Iterator[WebDriver]:
-    """A phone-sized (390x844) window inside the block; the previous size is restored after."""
+    """A phone-sized (390x844) window inside the block; the previous size is restored after.
+
+    The page's viewport is then 390 CSS pixels wide (window.innerWidth == 390, so narrow-screen
+    media queries apply) and about 700 high: headless Chromium keeps room for its toolbar.
+    """
     size = driver.get_window_size()
     driver.set_window_size(*PHONE)
     try:
@@ -210,6 +216,27 @@ class _Server:
         self.stop: asyncio.Event | None = None
         self.port = 0
         self.error: BaseException | None = None
+
+
+async def _settle_accepts() -> None:
+    """Let connections already accepted finish attaching before the listening socket closes.
+
+    asyncio accepts a connection in one loop turn and attaches its transport to the server in a
+    later one; closing the server in between fails the attach and leaks the socket (CPython
+    gh-109564), which the "warnings are errors" setting turns into a test error. A browser's
+    preconnect lands there easily. `runner.cleanup()` closes the site without yielding to the
+    loop first, so once no accept is pending here, none can start before the close.
+    """
+    current = asyncio.current_task()
+    for _ in range(100):
+        pending = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not current and "_accept_connection" in getattr(task.get_coro(), "__qualname__", "")
+        ]
+        if not pending:
+            return
+        await asyncio.wait(pending, timeout=1)
 
 
 @contextmanager
@@ -238,14 +265,8 @@ def serve_in_thread(
             server.ready.set()
             await server.stop.wait()
         finally:
-            web_server = runner.server
+            await _settle_accepts()
             await runner.cleanup()
-            if web_server is not None:
-                # A connection accepted just before the site closed (a browser's preconnect, say)
-                # is set up a few loop turns later, after the clean-up closed the others: let it
-                # arrive, then close it too, or the loop closes with its socket still open.
-                await asyncio.sleep(0.02)
-                await web_server.shutdown(0)
 
     def run() -> None:
         try:
