@@ -60,18 +60,13 @@ def main(argv: list[str] | None = None) -> int:
 
 async def export_changes(settings: Settings, out_dir: str) -> int:
     """`python -m knowledge export`, with the changes read where this bot keeps them."""
-    from bot.changelog import ChangeLog, FileChangeLog, RedisChangeLog
+    from bot.changelog import create_changelog
+    from bot.redis_conn import close, connect
     from knowledge.export import ExportError, export
 
-    redis = None
-    changelog: ChangeLog = FileChangeLog(settings.changes_file)
-    if settings.redis_url is not None:
-        from bot.redis_conn import close, connect
-
-        redis = connect(settings.redis_url)
-        changelog = RedisChangeLog(redis)
+    redis = connect(settings.redis_url) if settings.redis_url is not None else None
     try:
-        changes = await changelog.changes()
+        changes = await create_changelog(settings, redis).changes()
     finally:
         if redis is not None:
             await close(redis)

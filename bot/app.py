@@ -28,7 +28,7 @@ from bot import texts
 from bot.admin_broadcast import BroadcastAdmin, BroadcastSlot, progress_text
 from bot.api_retry import RetryMiddleware
 from bot.broadcast import Broadcaster, BroadcastStore, Job
-from bot.changelog import ChangeLog, FileChangeLog, RedisChangeLog
+from bot.changelog import create_changelog
 from bot.dialogue import Dialogue
 from bot.errors import on_error
 from bot.knowledge_sync import UNREADABLE, KnowledgeSync
@@ -98,13 +98,8 @@ def create_dispatcher(
     engine = engine or load_engine(settings.knowledge_dir)
     engine.warm()
     dialogue = Dialogue(engine, state, metrics)
-    changelog: ChangeLog = (
-        RedisChangeLog(redis, prefix) if redis is not None else FileChangeLog(settings.changes_file)
-    )
-    sync = KnowledgeSync(dialogue, changelog, settings.knowledge_dir)
-    token = settings.bot_token.get_secret_value() if settings.bot_token else None
-    configured = settings.console_secret.get_secret_value() if settings.console_secret else None
-    auth = ConsoleAuth(state, console_secret(configured, token), settings.console_url, settings.admin_ids)
+    sync = KnowledgeSync(dialogue, create_changelog(settings, redis, prefix), settings.knowledge_dir)
+    auth = ConsoleAuth(state, console_secret(settings), settings.console_url, settings.admin_ids)
     inflight = InFlight()
     # Conversation state lives in our own store (bot/state.py), not in aiogram's FSM: with the
     # FSM off, aiogram does not read a state key from storage for every update.

@@ -23,7 +23,8 @@ from typing import Any, Protocol, cast
 from redis.asyncio import Redis
 
 from bot.redis_store import as_text
-from knowledge.overlay import Change
+from bot.settings import Settings
+from knowledge.overlay import Change, read_changes
 
 
 class ChangeLog(Protocol):
@@ -85,18 +86,7 @@ class FileChangeLog:
         return await asyncio.to_thread(self._read)
 
     def _read(self) -> list[Change]:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        # a line cut short by a crash mid-write is the last one: skip it, keep the rest
-        out = []
-        for line in lines:
-            try:
-                out.append(Change.from_dict(json.loads(line)))
-            except (ValueError, KeyError, TypeError):
-                continue
-        return sorted(out, key=lambda c: c.id)
+        return read_changes(self.path)
 
     async def append(self, kind: str, data: dict[str, Any], by: str, group: str = "") -> Change:
         return await asyncio.to_thread(self._append, kind, data, by, group)
@@ -115,3 +105,8 @@ class FileChangeLog:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
         return change
+
+
+def create_changelog(settings: Settings, redis: Redis | None, prefix: str = "yb:") -> ChangeLog:
+    """Where this bot keeps the operators' changes: its Redis, else CHANGES_FILE."""
+    return RedisChangeLog(redis, prefix) if redis is not None else FileChangeLog(settings.changes_file)

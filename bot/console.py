@@ -13,7 +13,7 @@ from typing import TextIO
 from aiohttp import web
 
 from bot import texts
-from bot.changelog import FileChangeLog
+from bot.changelog import create_changelog
 from bot.dialogue import Dialogue, Reply, Who
 from bot.knowledge_sync import KnowledgeSync
 from bot.settings import Settings
@@ -72,12 +72,11 @@ class _WebConsole:
 
 
 async def _start_web_console(dialogue: Dialogue, settings: Settings, stdout: TextIO) -> _WebConsole | None:
-    sync = KnowledgeSync(dialogue, FileChangeLog(settings.changes_file), settings.knowledge_dir)
+    sync = KnowledgeSync(dialogue, create_changelog(settings, None), settings.knowledge_dir)
     await sync.refresh()
     sync.start()
-    configured = settings.console_secret.get_secret_value() if settings.console_secret else None
     auth = ConsoleAuth(
-        dialogue.state, console_secret(configured, None), settings.console_url, frozenset({CONSOLE_USER})
+        dialogue.state, console_secret(settings), settings.console_url, frozenset({CONSOLE_USER})
     )
     app = web.Application()
     setup_console(app, Console(sync, auth))

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.changelog import ChangeLog
 from bot.dialogue import Dialogue
@@ -22,6 +24,15 @@ from knowledge.loader import KnowledgeError, Loaded
 from knowledge.overlay import Change
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    engine: Engine  # answering as it would with the change
+    loaded: Loaded  # what would be applied and refused
+    problems: list[str]  # why the change itself would be refused (empty: it validates)
+
+
 INTERVAL = 1.0
 UNREADABLE: tuple[type[Exception], ...] = (*OUTAGE_ERRORS, OSError, KnowledgeError)
 
@@ -67,10 +78,15 @@ class KnowledgeSync:
         self.shipped = engine
         await self.refresh(force=True)
 
-    async def preview(self, extra: list[Change]) -> tuple[Engine, Loaded]:
-        """An engine with the whole log plus `extra` prospective changes (nothing is saved)."""
+    async def trial(self, kind: str, data: dict[str, Any], group: str = "") -> Trial:
+        """The knowledge as it would be with one more change on top of the whole log, built as
+        every process builds it; nothing is saved."""
         changes = await self.changelog.changes()
-        return await asyncio.to_thread(self.shipped.with_changes, self.directory, [*changes, *extra])
+        change = Change(max((c.id for c in changes), default=0) + 1, kind, data, group=group)
+        engine, loaded = await asyncio.to_thread(
+            self.shipped.with_changes, self.directory, [*changes, change]
+        )
+        return Trial(engine, loaded, [p.message for p in loaded.rejected.get(change.id, [])])
 
     # -- background -------------------------------------------------------------------------
     def start(self) -> None:

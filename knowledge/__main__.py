@@ -106,8 +106,9 @@ DEFAULT_CHANGES = Path("var/knowledge-changes.jsonl")  # the bot's CHANGES_FILE 
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from knowledge.export import ExportError, export, read_changes
+    from knowledge.export import ExportError, export
     from knowledge.loader import KnowledgeError
+    from knowledge.overlay import read_changes
     from knowledge.paths import data_dir
 
     changes_file = Path(args.changes or os.environ.get("CHANGES_FILE") or DEFAULT_CHANGES)

@@ -19,7 +19,6 @@ command; the bot can call `export()` with the changes it keeps in Redis.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import shutil
 from collections.abc import Sequence
@@ -71,18 +70,6 @@ class ExportReport:
     files: list[str] = field(default_factory=list)  # files changed or added, relative to out_dir
     skipped: dict[int, list[Problem]] = field(default_factory=dict)  # changes that do not validate
     problems: list[Problem] = field(default_factory=list)  # the written directory's (none expected)
-
-
-def read_changes(path: Path | str) -> list[Change]:
-    """The changes in a change-log file (one `Change.to_dict()` JSON object a line, as
-    bot/changelog.py's FileChangeLog writes it); blank and broken lines are skipped."""
-    out = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(Change.from_dict(json.loads(line)))
-        except (ValueError, KeyError, TypeError):
-            continue
-    return sorted(out, key=lambda c: c.id)
 
 
 def export(source_dir: Path | str | None, out_dir: Path | str, changes: Sequence[Change]) -> ExportReport:

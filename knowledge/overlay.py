@@ -31,8 +31,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from knowledge.reading import ReadingVocabulary
@@ -101,6 +103,23 @@ class Change:
         return self.kind in (ALTERNATE, ENTRY, OUTSIDE)
 
 
+def read_changes(path: Path | str) -> list[Change]:
+    """The changes in a change-log file, one `Change.to_dict()` JSON object a line (bot's
+    FileChangeLog writes it), in id order; none when the file does not exist. Blank and broken
+    lines (a write cut short by a crash) are skipped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            out.append(Change.from_dict(json.loads(line)))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return sorted(out, key=lambda c: c.id)
+
+
 def reverted_ids(changes: Iterable[Change]) -> set[int]:
     return {target for c in changes if (target := c.reverts) is not None}
 
@@ -124,7 +143,6 @@ class Applied:
     under the change's origin."""
 
     problems: list[tuple[int, str]] = field(default_factory=list)
-    source_titles: dict[str, str] = field(default_factory=dict)
 
 
 def apply_to_documents(
@@ -165,15 +183,13 @@ def _add_entry(
     if not item:
         out.problems.append((change.id, "the new entry has no fields"))
         return
-    title = item.pop(SOURCE_TITLE, None)
+    item.pop(SOURCE_TITLE, None)  # kept in sources.yaml (export.py), not in the entry
     source, date = item.get("source"), item.get("date")
     if isinstance(date, str):
         with contextlib.suppress(ValueError):  # else the loader says it is not YYYY-MM-DD
             item["date"] = date = dt.date.fromisoformat(date)
     if isinstance(source, str) and source.strip() and isinstance(date, dt.date):
         sources.setdefault(source, date)  # the same name with another date: the loader says so
-        if isinstance(title, str) and title.strip():
-            out.source_titles.setdefault(source, title.strip())
     item["__line__"] = 0
     item[ORIGIN_KEY] = origin(change.id)
     doc = docs.setdefault(topic, {"topic": TOPICS[topic], "entries": []})
@@ -232,17 +248,6 @@ def term_problem(term: str) -> str | None:
     if len(term) < 2:
         return "a one-character word would match too many questions"
     return None
-
-
-def with_change(changes: Sequence[Change], kind: str, data: dict[str, Any], group: str = "") -> list[Change]:
-    """The log plus one prospective change (for a preview before saving)."""
-    next_id = max((c.id for c in changes), default=0) + 1
-    return [*changes, Change(next_id, kind, data, group=group)]
-
-
-def without(changes: Sequence[Change], change_id: int) -> list[Change]:
-    """The log as if `change_id` were reverted (to check a revert before saving it)."""
-    return [*changes, replace(Change(0, REVERT), data={"change": change_id})]
 
 
 def extend_vocabulary(

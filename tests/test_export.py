@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from knowledge.engine import Engine, load_engine
-from knowledge.export import ExportError, ExportReport, export, read_changes
+from knowledge.export import ExportError, ExportReport, export
 from knowledge.gazetteer import Gazetteer
 from knowledge.loader import Loaded, load_knowledge, load_with_changes
-from knowledge.overlay import Change
+from knowledge.overlay import Change, read_changes
 from knowledge.paths import PACKAGE_DATA
 from knowledge.schema import Entry, KnowledgeBase
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.settings import Settings
 from bot.state import StateStore
 
 LOGIN_TTL = 10 * 60
@@ -33,13 +34,14 @@ class Session:
     started: float
 
 
-def console_secret(configured: str | None, bot_token: str | None) -> bytes:
+def console_secret(settings: Settings) -> bytes:
     """CONSOLE_SECRET; else one derived from the bot token (the same on every replica); else a
     random one for this process (the local console chat: one process, links die with it)."""
-    if configured:
-        return configured.encode()
-    if bot_token:
-        return hmac.new(bot_token.encode(), b"yibao-bot console links", hashlib.sha256).digest()
+    if settings.console_secret is not None:
+        return settings.console_secret.get_secret_value().encode()
+    if settings.bot_token is not None:
+        token = settings.bot_token.get_secret_value().encode()
+        return hmac.new(token, b"yibao-bot console links", hashlib.sha256).digest()
     return secrets.token_bytes(32)
 
 

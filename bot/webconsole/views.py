@@ -2,7 +2,7 @@
 
 Reads go through the state store and the change log; every action that changes the knowledge
 is a change appended to the log (knowledge/overlay.py), checked first by building the engine
-with it exactly as every process will (`KnowledgeSync.preview`), then applied to this process
+with it exactly as every process will (`KnowledgeSync.trial`), then applied to this process
 at once and to the others by their own sync within seconds.
 """
 
@@ -20,6 +20,7 @@ from rapidfuzz import fuzz
 
 from bot.broadcast import BroadcastStore
 from bot.knowledge_sync import KnowledgeSync
+from bot.state import CHINA, StateStore
 from bot.webconsole import charts, queries
 from bot.webconsole.auth import COOKIE, SESSION_TTL, ConsoleAuth, Session
 from bot.webconsole.forms import EntryForm, declarable_asks, our_subjects, outside_subjects, prefill
@@ -55,7 +56,7 @@ class Console:
         return self.sync.dialogue.base_engine
 
     @property
-    def store(self) -> Any:
+    def store(self) -> StateStore:
         return self.sync.dialogue.state
 
 
@@ -265,10 +266,9 @@ async def alternate(request: web.Request) -> web.Response:
     key = str(form.get("group", ""))
     entry = console.engine.kb.by_id.get(entry_id)
     data = {"entry": entry_id, "text": text}
-    prospective = overlay.with_change(console.sync.changes, overlay.ALTERNATE, data, key)
-    engine, loaded = await console.sync.preview(prospective[-1:])
-    problems = [p.message for p in loaded.rejected.get(prospective[-1].id, [])]
-    after = outcome(engine, text) if not problems else None
+    trial = await console.sync.trial(overlay.ALTERNATE, data, key)
+    problems = trial.problems
+    after = outcome(trial.engine, text) if not problems else None
     answers = after is not None and after.entry is not None and after.entry.id == entry_id
     if form.get("action") == "save" and not problems:
         change = await console.sync.changelog.append(overlay.ALTERNATE, data, _who(request), key)
@@ -328,9 +328,8 @@ async def new_entry(request: web.Request) -> web.Response:
     previews: list[tuple[str, Outcome]] = []
     if not problems:
         data = {"topic": topic, "item": item}
-        prospective = overlay.with_change(console.sync.changes, overlay.ENTRY, data, key)
-        engine, loaded = await console.sync.preview(prospective[-1:])
-        problems = [p.message for p in loaded.rejected.get(prospective[-1].id, [])]
+        trial = await console.sync.trial(overlay.ENTRY, data, key)
+        problems = trial.problems
         if not problems:
             if posted.get("action") == "save":
                 change = await console.sync.changelog.append(overlay.ENTRY, data, _who(request), key)
@@ -343,7 +342,7 @@ async def new_entry(request: web.Request) -> web.Response:
             if key:
                 rows = await queries.unanswered_rows(console.store, console.sync.changes)
                 questions += next((r.group.examples for r in rows if r.key == key), [])
-            previews = [(q, outcome(engine, q)) for q in dict.fromkeys(questions) if q]
+            previews = [(q, outcome(trial.engine, q)) for q in dict.fromkeys(questions) if q]
     context = _form_context(console, form, key=key, problems=problems, previews=previews, new_id=item["id"])
     return _page(request, "entry_form.html", status=422 if problems else 200, **context)
 
@@ -357,11 +356,9 @@ async def mark_outside(request: web.Request) -> web.Response:
     if data["subject"] not in outside_subjects(console.engine):
         return await _refused(request, key, "请选择一个相邻主题。")
     if data["term"]:  # a word that names the topic changes how questions are read: check it
-        prospective = overlay.with_change(console.sync.changes, overlay.OUTSIDE, data, key)
-        _engine, loaded = await console.sync.preview(prospective[-1:])
-        problems = [p.message for p in loaded.rejected.get(prospective[-1].id, [])]
-        if problems:
-            return await _refused(request, key, "；".join(problems))
+        trial = await console.sync.trial(overlay.OUTSIDE, data, key)
+        if trial.problems:
+            return await _refused(request, key, "；".join(trial.problems))
     change = await console.sync.changelog.append(overlay.OUTSIDE, data, _who(request), key)
     await console.sync.refresh()
     raise _back(request, "/unanswered", done="outside", n=change.id)
@@ -407,10 +404,9 @@ async def revert(request: web.Request) -> web.Response:
     if target is None or target.kind == overlay.REVERT or change_id in overlay.reverted_ids(log_):
         return _page(request, "message.html", status=409, nav="changes", message="这条修改不能撤销。")
     if target.changes_knowledge:  # would it break a later change (an alternate of a new entry)?
-        _engine, loaded = await console.sync.preview(overlay.without(log_, change_id)[-1:])
-        broken = sorted(
-            set(loaded.rejected) - set(console.sync.loaded.rejected if console.sync.loaded else {})
-        )
+        trial = await console.sync.trial(overlay.REVERT, {"change": change_id})
+        before = set(console.sync.loaded.rejected) if console.sync.loaded else set()
+        broken = sorted(set(trial.loaded.rejected) - before)
         if broken:
             message = f"撤销会使后来的修改 {'、'.join(f'#{b}' for b in broken)} 失效，请先撤销它们。"
             return _page(request, "message.html", status=409, nav="changes", message=message)
@@ -453,6 +449,4 @@ async def broadcasts(request: web.Request) -> web.Response:
 def _when(unix: float | None) -> str:
     if not unix:
         return "—"
-    from bot.state import CHINA
-
     return dt.datetime.fromtimestamp(unix, CHINA).strftime("%Y-%m-%d %H:%M")
