@@ -289,6 +289,18 @@ def test_nginx_exposes_only_the_webhook(nginx: Directive) -> None:
         assert returns and returns[0].args[0] == "404", f"{path} does not answer 404"
 
 
+def test_nginx_serves_the_operator_console_from_the_replicas(nginx: Directive) -> None:
+    server = _public_server(nginx)
+    upstream = nginx.find("upstream")[0].args[0]
+    for path in ("/console/", "/console/login", "/console/static/console.css", "/console/changes/3/revert"):
+        location = _location(server, path)
+        assert location.args == ["/console/"], path
+        assert location.find("proxy_pass")[0].args == [f"http://{upstream}"]
+    headers = {d.args[0]: d.args[1] for d in _location(server, "/console/").find("proxy_set_header")}
+    assert headers["X-Forwarded-Proto"] == "$scheme"
+    assert _location(server, "/consolex").find("return")[0].args[0] == "404"
+
+
 def _nginx_version(binary: str) -> tuple[int, ...]:
     out = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False)
     found = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", out.stderr + out.stdout)

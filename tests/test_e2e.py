@@ -343,3 +343,26 @@ async def test_admin_broadcast_cancel_preview_sends_nothing(running: Running) ->
     (status,) = await running.reply_to(lambda: stub.push_message(ADMIN, ADMIN, "/broadcast_status"))
     assert "还没有广播任务" in status.params["text"]
     assert not [c for c in stub.calls("sendMessage") if c.params["text"] == "测试通知"]
+
+
+async def test_console_command_sends_an_admin_a_working_login_link(running: Running) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import create_web_app
+
+    (refused,) = await running.reply_to(lambda: running.stub.push_message(USER, USER, "/console"))
+    assert "管理员" in refused.params["text"] and "/console/login" not in refused.params["text"]
+    (in_group,) = await running.reply_to(lambda: running.stub.push_message(GROUP, ADMIN, "/console"))
+    assert "私聊" in in_group.params["text"] and "/console/login" not in in_group.params["text"]
+    (sent,) = await running.reply_to(lambda: running.stub.push_message(ADMIN, ADMIN, "/console"))
+    link = str(sent.params["text"]).split("\n")[-1]
+    assert link.startswith("http://127.0.0.1:8080/console/login?t=")  # WEB_BASE_URL unset
+    client = TestClient(TestServer(create_web_app(running.dp)))
+    await client.start_server()
+    try:
+        response = await client.get(link[link.index("/console/") :], allow_redirects=False)
+        assert response.status == 303
+        home = await client.get("/console/")
+        assert home.status == 200 and "概览" in await home.text()
+    finally:
+        await client.close()
