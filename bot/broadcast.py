@@ -807,10 +807,12 @@ class Broadcaster:
             if self._on_outcome is not None:
                 self._on_outcome(outcome)
             if self._progress is not None and time.monotonic() - last_progress >= self._progress_every:
-                last_progress = time.monotonic()
                 current = await store.get(job.id)
                 if current is not None:
                     await self._report(current)
+                # Counted from the end of this report, so two reports are never closer than
+                # the period however long reading the job or the callback took.
+                last_progress = time.monotonic()
         final = await store.get(job.id) or job
         if not run.lost and final.status == CANCELLED:
             ended = True
