@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Self, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.commands.core import AsyncScript
 
 from bot.state import (
     ALL_UPDATES,
@@ -93,17 +94,33 @@ _HIT = (
 )
 
 
-# Put one example question (JSON {"q", "r"}) first in its group's list: an older example of the
-# same question (JSON, or plain text as earlier versions kept it) is removed, the list trimmed.
-_EXAMPLE = """
-for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+# One unanswered question, in one round trip: count its group, put the example (JSON {"q", "r"})
+# first in the group's list — an older example of the same question (JSON, or plain text as
+# earlier versions kept it) is removed, the list trimmed — and note first and last seen.
+# KEYS: groups zset, examples list, first hash, last hash; ARGV: group key, question, record,
+# examples kept, now.
+_UNANSWERED = """
+redis.call('ZINCRBY', KEYS[1], 1, ARGV[1])
+for _, raw in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
   local question = raw
   local ok, record = pcall(cjson.decode, raw)
   if ok and type(record) == 'table' and type(record.q) == 'string' then question = record.q end
-  if question == ARGV[1] then redis.call('LREM', KEYS[1], 0, raw) end
+  if question == ARGV[2] then redis.call('LREM', KEYS[2], 0, raw) end
 end
-redis.call('LPUSH', KEYS[1], ARGV[2])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+redis.call('LPUSH', KEYS[2], ARGV[3])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
+redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[5])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[5])
+return 1
+"""
+
+# A turn's counters, in one round trip: the running total and the day's (kept DAYS_KEPT days).
+# KEYS: stats hash, day hash; ARGV: seconds the day is kept, the turn's counter, then the
+# day's further counters (subjects).
+_COUNT = """
+redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+for i = 2, #ARGV do redis.call('HINCRBY', KEYS[2], ARGV[i], 1) end
+redis.call('EXPIRE', KEYS[2], ARGV[1])
 return 1
 """
 
@@ -135,7 +152,8 @@ class RedisStore:
         self._redis = redis
         self._prefix = prefix
         self._hit = redis.register_script(_HIT)
-        self._example = redis.register_script(_EXAMPLE)
+        self._unanswered = redis.register_script(_UNANSWERED)
+        self._count = redis.register_script(_COUNT)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "yb:") -> Self:
@@ -223,12 +241,9 @@ class RedisStore:
                 pipe.set(self._pending_key(chat_id, user_id), _to_json(result.pending), ex=PENDING_TTL)
             if result.unanswered is not None:
                 self._queue_unanswered(pipe, result.unanswered)
-            pipe.hincrby(self._stats_key(), result.stat, 1)
             day = self._day_key(day_of(time.time()))
-            pipe.hincrby(day, result.stat, 1)
-            for subject in result.subjects:
-                pipe.hincrby(day, SUBJECT_PREFIX + subject, 1)
-            pipe.expire(day, DAYS_KEPT * 86400)
+            counters = [result.stat, *(SUBJECT_PREFIX + subject for subject in result.subjects)]
+            self._queue_script(pipe, self._count, [self._stats_key(), day], [DAYS_KEPT * 86400, *counters])
             await pipe.execute()
 
     def _day_key(self, day: str) -> str:
@@ -292,16 +307,18 @@ class RedisStore:
 
     # -- unanswered questions -----------------------------------------------------------------
 
+    @staticmethod
+    def _queue_script(pipe: Pipeline, script: AsyncScript, keys: list[str], args: list[Any]) -> None:
+        pipe.scripts.add(script)  # type: ignore[arg-type]  # execute() loads it when missing
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+
     def _queue_unanswered(self, pipe: Pipeline, item: Unanswered) -> None:
-        key, now = item.key, f"{time.time():.3f}"
-        examples = f"{self._unanswered_key()}:ex:{key}"
-        pipe.zincrby(self._unanswered_key(), 1, key)
+        groups = self._unanswered_key()
+        keys = [groups, f"{groups}:ex:{item.key}", f"{groups}:first", f"{groups}:last"]
         # the same question again moves to the front, with the latest reply
         record = _to_json({"q": item.text, "r": item.reply[:REPLY_KEPT]})
-        pipe.scripts.add(self._example)  # type: ignore[arg-type]  # execute() loads it when missing
-        pipe.evalsha(self._example.sha, 1, examples, item.text, record, UNANSWERED_EXAMPLES)
-        pipe.hsetnx(f"{self._unanswered_key()}:first", key, now)
-        pipe.hset(f"{self._unanswered_key()}:last", key, now)
+        args = [item.key, item.text, record, UNANSWERED_EXAMPLES, f"{time.time():.3f}"]
+        self._queue_script(pipe, self._unanswered, keys, args)
 
     async def record_unanswered(self, item: Unanswered) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from bot.redis_store import RedisStore
 from bot.state import (
     CONTEXT_TTL,
+    DAYS_KEPT,
     PENDING_TTL,
     UNANSWERED_EXAMPLES,
     UNANSWERED_MAX_LEN,
@@ -31,6 +32,7 @@ from bot.state import (
     day_of,
     last_days,
 )
+from tests.redis_server import PrivateRedis
 
 
 class FakeClock:
@@ -575,6 +577,29 @@ async def test_daily_stats_count_each_turn_and_its_subjects(state_store: StateSt
     assert list(stats) == [days[-1]]  # nothing yesterday
     today = {"answered": 1, "not_found": 1, "clarified": 1, "s:生育津贴": 2, "s:异地备案": 1}
     assert stats[days[-1]] == today
+
+
+async def test_turns_are_saved_after_the_server_forgot_the_scripts() -> None:
+    """save_turn sends its counters and the unanswered question as Lua scripts by hash; a
+    restarted or failed-over Redis has none loaded, and the pipeline must load them."""
+    server = PrivateRedis()  # of its own: SCRIPT FLUSH is server-wide
+    server.start()
+    client = Redis.from_url(server.url, decode_responses=True)
+    store = RedisStore(client, "yb:")
+    try:
+        asked = Unanswered("广州产假多少天", "产假 · 期限 · 广东")
+        turn = TurnResult("not_found", unanswered=asked, subjects=("产假",))
+        await store.save_turn(1, 1, turn)
+        await client.script_flush()
+        await store.save_turn(1, 2, turn)
+        assert summary(await store.top_unanswered()) == [("产假 · 期限 · 广东", 2, ["广州产假多少天"])]
+        assert await store.get_stats() == {"not_found": 2}
+        today = last_days(1)[0]
+        assert (await store.daily_stats([today]))[today] == {"not_found": 2, "s:产假": 2}
+        assert 0 < await client.ttl(f"yb:day:{today}") <= DAYS_KEPT * 86400
+    finally:
+        await client.aclose()
+        server.close()
 
 
 def test_days_are_china_calendar_days() -> None:
