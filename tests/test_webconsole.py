@@ -379,6 +379,53 @@ async def test_outside_with_a_word_makes_such_questions_get_that_topics_advice(c
     assert bad.status == 422 and "one-character" in await bad.text()
 
 
+async def test_a_word_that_would_turn_away_questions_we_answer_is_refused(console: Setup) -> None:
+    csrf = await login(console)
+    data = {"csrf": csrf, "subject": "养老保险", "term": "住院"}  # passes the validator, but
+    response = await console.client.post("/console/outside", data=data)
+    text = await response.text()
+    assert response.status == 422 and "不再由原条目回答" in text and "住院" in text
+    assert await console.changelog.changes() == []
+    reply = await console.dialogue.handle_text(ASKER, "上海住院起付线")
+    assert reply.kind == "answer"
+
+
+async def test_a_phrasing_that_would_take_another_entrys_question_is_refused(console: Setup) -> None:
+    # the operator picked the wrong entry: the text is (almost) a phrasing of another one
+    owner, other = "dingdian.pharmacy-designated-meaning", "dingdian.non-designated-hospital"
+    question = console.dialogue.engine.kb.by_id[owner].question
+    csrf = await login(console)
+    for action in ("preview", "save"):
+        data = {"csrf": csrf, "entry": other, "text": "药店定点医保是什么意思呀", "action": action}
+        response = await console.client.post("/console/alternate", data=data)
+        page = await response.text()
+        assert response.status == 422 and "不再由原条目回答" in page and owner in page
+        assert 'data-preview="shifts"' in page and other in page  # what it would answer instead
+    assert await console.changelog.changes() == []
+    assert (await console.dialogue.handle_text(ASKER, question)).entry_id == owner
+
+
+async def test_the_preview_warns_when_another_entry_answers_the_question_today(console: Setup) -> None:
+    csrf = await login(console)
+    data = {"csrf": csrf, "entry": "dingdian.non-designated-hospital", "text": "药店定点医保是啥意思呀"}
+    page = await (await console.client.post("/console/alternate", data=data)).text()
+    assert 'data-warning="reassigns"' in page and "dingdian.pharmacy-designated-meaning" in page
+    right = {**data, "entry": "dingdian.pharmacy-designated-meaning"}
+    assert (
+        'data-warning="reassigns"'
+        not in await (await console.client.post("/console/alternate", data=right)).text()
+    )
+
+
+async def test_the_preview_lists_what_users_asked_that_would_now_get_this_answer(console: Setup) -> None:
+    await console.dialogue.handle_text(ASKER, "医保咨询电话有没")  # asked before, declined
+    csrf = await login(console)
+    data = {"csrf": csrf, "entry": ENTRY, "text": QUESTION}
+    page = await (await console.client.post("/console/alternate", data=data)).text()
+    shifts = page.split('data-preview="shifts"', 1)[1]
+    assert "医保咨询电话有没" in shifts and "用户问过" in shifts and ENTRY in shifts
+
+
 async def test_dismiss_moves_the_group_to_handled_until_asked_again(console: Setup) -> None:
     await console.dialogue.handle_text(ASKER, "杭州生育津贴多久到账")
     key = (await console.dialogue.state.top_unanswered())[0].key

@@ -8,8 +8,10 @@ at once and to the others by their own sync within seconds.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -24,7 +26,8 @@ from bot.state import CHINA, StateStore
 from bot.webconsole import charts, queries
 from bot.webconsole.auth import COOKIE, SESSION_TTL, ConsoleAuth, Session
 from bot.webconsole.forms import EntryForm, declarable_asks, our_subjects, outside_subjects, prefill
-from knowledge import overlay, present
+from knowledge import impact, overlay, present
+from knowledge.decision import Decision
 from knowledge.engine import Engine
 from knowledge.estimate import ESTIMATORS
 from knowledge.overlay import Change
@@ -98,7 +101,10 @@ class Outcome:
 
 
 def outcome(engine: Engine, question: str) -> Outcome:
-    decision = engine.decide(question)
+    return outcome_of(engine.decide(question))
+
+
+def outcome_of(decision: Decision) -> Outcome:
     if decision.kind == "answer":
         return Outcome("answer", decision.entry, present.decision_text_body(decision))
     return Outcome(decision.kind, None, present.decision_text(decision))
@@ -268,6 +274,8 @@ async def alternate(request: web.Request) -> web.Response:
     data = {"entry": entry_id, "text": text}
     trial = await console.sync.trial(overlay.ALTERNATE, data, key)
     problems = trial.problems
+    shifts = await _shifts(console, trial.engine, [text]) if not problems and text else []
+    problems = problems or breakage(shifts)
     after = outcome(trial.engine, text) if not problems else None
     answers = after is not None and after.entry is not None and after.entry.id == entry_id
     if form.get("action") == "save" and not problems:
@@ -290,6 +298,7 @@ async def alternate(request: web.Request) -> web.Response:
         after=after,
         answers=answers,
         problems=problems,
+        shifts=shifts,
     )
 
 
@@ -326,10 +335,14 @@ async def new_entry(request: web.Request) -> web.Response:
     topic, item, problems = form.to_item()
     form.values["id"] = str(item["id"])  # keep a generated id between preview and save
     previews: list[tuple[str, Outcome]] = []
+    shifts: list[ShiftView] = []
     if not problems:
         data = {"topic": topic, "item": item}
         trial = await console.sync.trial(overlay.ENTRY, data, key)
         problems = trial.problems
+        if not problems:
+            shifts = await _shifts(console, trial.engine, [item["question"], *item["alternates"]])
+            problems = breakage(shifts)
         if not problems:
             if posted.get("action") == "save":
                 change = await console.sync.changelog.append(overlay.ENTRY, data, _who(request), key)
@@ -343,7 +356,9 @@ async def new_entry(request: web.Request) -> web.Response:
                 rows = await queries.unanswered_rows(console.store, console.sync.changes)
                 questions += next((r.group.examples for r in rows if r.key == key), [])
             previews = [(q, outcome(trial.engine, q)) for q in dict.fromkeys(questions) if q]
-    context = _form_context(console, form, key=key, problems=problems, previews=previews, new_id=item["id"])
+    context = _form_context(
+        console, form, key=key, problems=problems, previews=previews, shifts=shifts, new_id=item["id"]
+    )
     return _page(request, "entry_form.html", status=422 if problems else 200, **context)
 
 
@@ -357,8 +372,9 @@ async def mark_outside(request: web.Request) -> web.Response:
         return await _refused(request, key, "请选择一个相邻主题。")
     if data["term"]:  # a word that names the topic changes how questions are read: check it
         trial = await console.sync.trial(overlay.OUTSIDE, data, key)
-        if trial.problems:
-            return await _refused(request, key, "；".join(trial.problems))
+        problems = trial.problems or breakage(await _shifts(console, trial.engine, words=[data["term"]]))
+        if problems:
+            return await _refused(request, key, "；".join(problems))
     change = await console.sync.changelog.append(overlay.OUTSIDE, data, _who(request), key)
     await console.sync.refresh()
     raise _back(request, "/unanswered", done="outside", n=change.id)
@@ -377,6 +393,41 @@ async def dismiss(request: web.Request) -> web.Response:
 
 async def _refused(request: web.Request, key: str, message: str) -> web.Response:
     return _page(request, "message.html", status=422, nav="unanswered", message=message, key=key)
+
+
+# -- what else a change would answer differently ---------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ShiftView:
+    shift: impact.Shift
+    before: Outcome
+    after: Outcome
+
+
+async def _shifts(
+    console: Console, trial: Engine, texts: Sequence[str] = (), words: Sequence[str] = ()
+) -> list[ShiftView]:
+    """The known questions (entries' phrasings, what users asked) that `trial` would answer
+    otherwise than the live knowledge; `texts` themselves are left out (shown on their own)."""
+    rows = await queries.unanswered_rows(console.store, console.sync.changes)
+    asked = [q for row in rows for q in row.group.examples]
+    live = console.engine
+
+    def compute() -> list[ShiftView]:
+        pool = impact.known_questions(live, asked)
+        found = impact.shifts(live, trial, impact.likely_affected(pool, texts, words), exclude=texts)
+        return [ShiftView(s, outcome_of(s.before), outcome_of(s.after)) for s in found]
+
+    return await asyncio.to_thread(compute)
+
+
+def breakage(shifts: list[ShiftView], limit: int = 5) -> list[str]:
+    """Why a change is refused when it takes entries' own phrasings away from them."""
+    broken = [v.shift for v in shifts if v.shift.loses_its_entry]
+    if not broken:
+        return []
+    named = "、".join(f"「{s.question.text}」（{s.question.entry_id}）" for s in broken[:limit])
+    more = f"等 {len(broken)} 个" if len(broken) > limit else ""
+    return [f"这项修改会让已有条目的问法 {named}{more}不再由原条目回答。请换一个更具体的说法。"]
 
 
 # -- the audit list -------------------------------------------------------------------------------
