@@ -13,6 +13,7 @@ key                                         type        lifetime
 ``{p}unanswered:ex:{key}``                  list        its latest example questions (5), JSON
                                                         ``{"q": question, "r": the bot's reply}``
 ``{p}unanswered:first``, ``…:last``         hash        key → unix time first / last seen
+``{p}unanswered:recent``                    sorted set  member = key, score = unix time last seen
 ``{p}fb:{entry_id}``                        hash        user_id → ``up`` | ``down``
 ``{p}fb:entries``                           set         ids of entries that have votes
 ``{p}fb:ex:{entry_id}``                     list        latest votes with question and reply (20)
@@ -97,8 +98,8 @@ _HIT = (
 # One unanswered question, in one round trip: count its group, put the example (JSON {"q", "r"})
 # first in the group's list — an older example of the same question (JSON, or plain text as
 # earlier versions kept it) is removed, the list trimmed — and note first and last seen.
-# KEYS: groups zset, examples list, first hash, last hash; ARGV: group key, question, record,
-# examples kept, now.
+# KEYS: groups zset, examples list, first hash, last hash, recent zset; ARGV: group key,
+# question, record, examples kept, now.
 _UNANSWERED = """
 redis.call('ZINCRBY', KEYS[1], 1, ARGV[1])
 for _, raw in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
@@ -111,6 +112,7 @@ redis.call('LPUSH', KEYS[2], ARGV[3])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
 redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[5])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[5])
+redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
 return 1
 """
 
@@ -314,7 +316,7 @@ class RedisStore:
 
     def _queue_unanswered(self, pipe: Pipeline, item: Unanswered) -> None:
         groups = self._unanswered_key()
-        keys = [groups, f"{groups}:ex:{item.key}", f"{groups}:first", f"{groups}:last"]
+        keys = [groups, f"{groups}:ex:{item.key}", f"{groups}:first", f"{groups}:last", f"{groups}:recent"]
         # the same question again moves to the front, with the latest reply
         record = _to_json({"q": item.text, "r": item.reply[:REPLY_KEPT]})
         args = [item.key, item.text, record, UNANSWERED_EXAMPLES, f"{time.time():.3f}"]
@@ -325,24 +327,24 @@ class RedisStore:
             self._queue_unanswered(pipe, item)
             await pipe.execute()
 
-    async def top_unanswered(self, limit: int = 10) -> list[UnansweredGroup]:
+    async def top_unanswered(self, limit: int = 10, *, recent: bool = False) -> list[UnansweredGroup]:
         if limit <= 0:  # as Counter.most_common(n) for n <= 0
             return []
-        rows: list[tuple[bytes | str, float]] = await self._redis.zrevrange(
-            self._unanswered_key(), 0, limit - 1, withscores=True
-        )
-        keys = [as_text(member) for member, _score in rows]
+        groups_key = self._unanswered_key()
+        order = f"{groups_key}:recent" if recent else groups_key
+        keys = [as_text(member) for member in await self._redis.zrevrange(order, 0, limit - 1)]
         if not keys:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for key in keys:
-                pipe.lrange(f"{self._unanswered_key()}:ex:{key}", 0, -1)
-            pipe.hmget(f"{self._unanswered_key()}:first", keys)
-            pipe.hmget(f"{self._unanswered_key()}:last", keys)
+                pipe.lrange(f"{groups_key}:ex:{key}", 0, -1)
+            pipe.zmscore(groups_key, keys)
+            pipe.hmget(f"{groups_key}:first", keys)
+            pipe.hmget(f"{groups_key}:last", keys)
             replies = await pipe.execute()
-        *examples, firsts, lasts = replies
+        *examples, scores, firsts, lasts = replies
         groups = []
-        for key, (_m, score), raw, first, last in zip(keys, rows, examples, firsts, lasts, strict=True):
+        for key, score, raw, first, last in zip(keys, scores, examples, firsts, lasts, strict=True):
             kept = [_example(item) for item in raw]
             groups.append(
                 UnansweredGroup(

@@ -124,8 +124,8 @@ class ResilientStore:
     async def update_group(self, chat_id: int, **fields: str) -> None:
         await self._hard("saving group settings", lambda: self.inner.update_group(chat_id, **fields))
 
-    async def top_unanswered(self, limit: int = 10) -> list[UnansweredGroup]:
-        return await self._hard("reading questions", lambda: self.inner.top_unanswered(limit))
+    async def top_unanswered(self, limit: int = 10, *, recent: bool = False) -> list[UnansweredGroup]:
+        return await self._hard("reading questions", lambda: self.inner.top_unanswered(limit, recent=recent))
 
     async def feedback_summary(self, limit: int = 10) -> list[tuple[str, int, int]]:
         return await self._hard("reading votes", lambda: self.inner.feedback_summary(limit))

@@ -117,7 +117,8 @@ class StateStore(Protocol):
     async def update_group(self, chat_id: int, **fields: str) -> None: ...
     # questions nobody could answer, grouped by what was understood, for operators to review
     async def record_unanswered(self, item: Unanswered) -> None: ...
-    async def top_unanswered(self, limit: int = 10) -> list[UnansweredGroup]: ...
+    # the most asked groups, or (recent) the most recently asked
+    async def top_unanswered(self, limit: int = 10, *, recent: bool = False) -> list[UnansweredGroup]: ...
     # 👍 / 👎 per entry, one vote per user (a new vote replaces the old one)
     # (with the question that led to the answer and the reply shown, when known)
     async def record_feedback(
@@ -253,18 +254,22 @@ class MemoryStore:
         first = self._seen.get(item.key, (now, now))[0]
         self._seen[item.key] = (first, now)
 
-    async def top_unanswered(self, limit: int = 10) -> list[UnansweredGroup]:
+    async def top_unanswered(self, limit: int = 10, *, recent: bool = False) -> list[UnansweredGroup]:
         if limit <= 0:
             return []
+        if recent:
+            keys = sorted(self._seen, key=lambda k: self._seen[k][1], reverse=True)[:limit]
+        else:
+            keys = [key for key, _count in self._unanswered.most_common(limit)]
         return [
             UnansweredGroup(
                 key,
-                count,
+                self._unanswered[key],
                 [q for q, _r in self._examples[key]],
                 *self._seen[key],
                 replies=[r for _q, r in self._examples[key]],
             )
-            for key, count in self._unanswered.most_common(limit)
+            for key in keys
         ]
 
     async def record_feedback(

@@ -7,6 +7,7 @@ Expiry is checked with a fake clock for `MemoryStore` and through the keys' PTTL
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -286,6 +287,22 @@ async def test_unanswered_questions_are_counted_by_group_with_examples(store: St
     assert isinstance(first.count, int) and 0 < first.first_seen <= first.last_seen
 
 
+async def test_unanswered_groups_by_recency(store: StateStore, backend: Backend) -> None:
+    for question, key in [
+        ("异地备案多久生效", FILING),
+        ("备案几天能生效", FILING),
+        ("太原慢病要带啥材料", CHRONIC),
+    ]:
+        await store.record_unanswered(Unanswered(question, key))
+        backend.clock.advance(1)
+        await asyncio.sleep(0.005)  # Redis keeps the time in milliseconds
+    await store.record_unanswered(Unanswered("杭州生育金多久到账", ALLOWANCE))
+    assert [g.key for g in await store.top_unanswered(2, recent=True)] == [ALLOWANCE, CHRONIC]
+    latest = await store.top_unanswered(3, recent=True)
+    assert summary(latest)[2] == (FILING, 2, ["备案几天能生效", "异地备案多久生效"])  # counts as by count
+    assert await store.top_unanswered(0, recent=True) == []
+
+
 async def test_unanswered_keeps_the_latest_examples_and_the_first_characters(store: StateStore) -> None:
     head = "报" * UNANSWERED_MAX_LEN
     await store.record_unanswered(Unanswered(head + "销比例是多少", ALLOWANCE))
@@ -457,6 +474,7 @@ async def test_redis_writes_only_under_its_prefix(redis_url: str, redis_prefix: 
             f"unanswered:ex:{ALLOWANCE}",
             "unanswered:first",
             "unanswered:last",
+            "unanswered:recent",
             "fb:outpatient.beijing",
             "fb:ex:outpatient.beijing",
             "fb:entries",
@@ -473,6 +491,7 @@ async def test_redis_writes_only_under_its_prefix(redis_url: str, redis_prefix: 
             f"unanswered:ex:{ALLOWANCE}": "list",
             "unanswered:first": "hash",
             "unanswered:last": "hash",
+            "unanswered:recent": "zset",
             "fb:outpatient.beijing": "hash",
             "fb:ex:outpatient.beijing": "list",
             "fb:entries": "set",

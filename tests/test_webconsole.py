@@ -20,6 +20,7 @@ from bot.dialogue import Dialogue, Who
 from bot.knowledge_sync import KnowledgeSync
 from bot.redis_store import RedisStore
 from bot.state import MemoryStore, StateStore
+from bot.webconsole import queries
 from bot.webconsole.auth import LOGIN_TTL, ConsoleAuth
 from bot.webconsole.setup import setup_console
 from bot.webconsole.views import Console
@@ -217,6 +218,18 @@ async def test_unanswered_groups_show_counts_examples_and_the_reply_given(consol
     group = await (await console.client.get("/console/group", params={"key": key})).text()
     assert "杭州生育金几天能到账" in group and "杭州生育津贴多久到账" in group
     assert "当时的回复" in group and "12393" in group  # the decline the asker got
+
+
+async def test_a_new_group_is_listed_however_many_groups_are_asked_more(
+    console: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries, "MAX_GROUPS", 1)  # as if 1,000 groups were asked more often
+    for who, question in enumerate(["杭州生育津贴多久到账", "杭州生育金几天能到账", "养老钱一个月能领多少"]):
+        await console.dialogue.handle_text(Who(who + 10, who + 10), question)
+        await asyncio.sleep(0.01)
+    await login(console)
+    page = await (await console.client.get("/console/unanswered?sort=recent")).text()
+    assert "养老钱一个月能领多少" in page and "生育津贴发放 · 多久到账或生效 · 浙江" in page
 
 
 async def test_what_users_typed_is_escaped_on_every_page(console: Setup) -> None:

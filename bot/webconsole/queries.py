@@ -10,7 +10,7 @@ from knowledge.engine import Engine
 from knowledge.overlay import Change, active
 from knowledge.reading import key_parts
 
-MAX_GROUPS = 1000  # unanswered groups read for the list (the most asked first)
+MAX_GROUPS = 1000  # unanswered groups read for the list: this many most asked, this many latest
 OVERVIEW_DAYS = 30
 DECLINED = ("not_found", "broad")  # a topics list is not an answer either
 
@@ -49,7 +49,11 @@ def handled(changes: list[Change]) -> dict[str, Change]:
 async def unanswered_rows(store: StateStore, changes: list[Change]) -> list[GroupRow]:
     done = handled(changes)
     rows = []
-    for group in await store.top_unanswered(MAX_GROUPS):
+    # the most asked and the most recent: a new group asked once is listed however many there are
+    by_count = await store.top_unanswered(MAX_GROUPS)
+    listed = {g.key for g in by_count}
+    latest = [g for g in await store.top_unanswered(MAX_GROUPS, recent=True) if g.key not in listed]
+    for group in by_count + latest:
         subjects, asks, places = key_parts(group.key)
         change = done.get(group.key)
         # asked again after it was dealt with: open again
