@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -24,6 +25,8 @@ from bot.webconsole import queries
 from bot.webconsole.auth import LOGIN_TTL, ConsoleAuth
 from bot.webconsole.setup import setup_console
 from bot.webconsole.views import Console
+from knowledge import impact
+from knowledge.decision import Decision
 from knowledge.engine import Engine
 from knowledge.overlay import ALTERNATE
 
@@ -364,6 +367,28 @@ async def test_new_entry_preview_then_save_goes_live(console: Setup) -> None:
     await console.dialogue.set_region(ASKER, "太原")
     reply = await console.dialogue.handle_text(ASKER, "山西社保卡激活去哪办")
     assert reply.entry_id == "ka.op-activate" and "2026-11-30" in reply.text
+
+
+async def test_a_new_entry_is_refused_when_it_would_take_an_entrys_phrasing(
+    console: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the engine keeps exact phrasings with their entries even against a near copy, so the
+    # impact check's finding is given here; what is tested is that the form acts on it
+    activate = console.dialogue.engine.kb.by_id["ka.activate"]
+    seen: list[str] = []
+
+    def taken(before: Engine, after: Engine, questions: Any, exclude: Any = ()) -> list[impact.Shift]:
+        seen.extend(exclude)
+        asked = impact.Question(activate.alternates[0], activate.id)
+        return [impact.Shift(asked, Decision("answer", entry=activate), Decision("not_found"))]
+
+    monkeypatch.setattr(impact, "shifts", taken)
+    csrf = await login(console)
+    response = await console.client.post("/console/entry/new", data=_entry_form(csrf, action="save"))
+    page = await response.text()
+    assert response.status == 422 and "不再由原条目回答" in page and activate.alternates[0] in page
+    assert "山西的医保卡去哪里激活?" in seen  # the new entry's own phrasings are left out
+    assert await console.changelog.changes() == []
 
 
 async def test_new_entry_form_starts_from_what_the_group_was_understood_to_ask(console: Setup) -> None:
