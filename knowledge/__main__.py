@@ -1,5 +1,5 @@
-"""`python -m knowledge validate | stats | ask "问题" | eval | export DIR` — tools for the knowledge
-base."""
+"""`python -m knowledge validate | stats | ask "问题" | eval | selfcheck | export DIR` — tools for
+the knowledge base."""
 
 from __future__ import annotations
 
@@ -102,6 +102,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_selfcheck(args: argparse.Namespace) -> int:
+    from knowledge.engine import load_engine
+    from knowledge.selfcheck import OWN, check, summary
+
+    results = check(load_engine(args.dir))
+    print(summary(results))
+    if args.list:
+        print()
+        for r in results:
+            if r.outcome != OWN:
+                print(f"{r.entry_id}\t{r.text}\t{r.outcome}{':' + r.detail if r.detail else ''}")
+    return 0
+
+
 DEFAULT_CHANGES = Path("var/knowledge-changes.jsonl")  # the bot's CHANGES_FILE default
 
 
@@ -170,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument(
         "--gaps", action="store_true", help="count what the questions the engine declined ask about"
     )
+    sc = sub.add_parser("selfcheck", help="does the bot answer each entry's own phrasings with that entry?")
+    sc.add_argument("--list", action="store_true", help="list the phrasings it does not")
     ex = sub.add_parser(
         "export", help="write the knowledge with the operators' changes as data files, for review"
     )
@@ -185,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         "stats": cmd_stats,
         "ask": cmd_ask,
         "eval": cmd_eval,
+        "selfcheck": cmd_selfcheck,
         "export": cmd_export,
     }
     return handlers[args.command](args)
